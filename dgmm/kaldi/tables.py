@@ -1,0 +1,46 @@
+"""Kaldi text tables: one ``<key> <value...>`` per line (utt2spk, text, utt2num_frames, wav.scp...)."""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
+
+
+def read_table(path: str | os.PathLike, convert: Callable[[str], T] = str,
+               allow_empty_value: bool = False) -> dict[str, T]:
+    """Read ``<key> <rest of line>`` into an insertion-ordered dict, ``convert`` applied to the rest.
+
+    Raises ``ValueError`` naming the file and line for a missing value, a duplicate key or a value
+    that ``convert`` rejects.
+    """
+    table: dict[str, T] = {}
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line.strip():
+                continue
+            parts = line.split(maxsplit=1)
+            key = parts[0]
+            rest = parts[1].strip() if len(parts) > 1 else ""
+            if not rest and not allow_empty_value:
+                raise ValueError(f"{path}:{lineno}: no value for key {key!r}")
+            if key in table:
+                raise ValueError(f"{path}:{lineno}: duplicate key {key!r}")
+            try:
+                table[key] = convert(rest)
+            except ValueError as e:
+                raise ValueError(f"{path}:{lineno}: bad value for {key!r}: {e}") from None
+    return table
+
+
+def write_table(path: str | os.PathLike, table: dict, sort: bool = True) -> None:
+    """Write ``<key> <value>`` lines atomically, sorted by key in C-locale (byte) order by default."""
+    from dgmm.fileutil import atomic_open
+
+    keys = sorted(table, key=lambda k: k.encode()) if sort else list(table)
+    with atomic_open(path, encoding="utf-8") as f:
+        for k in keys:
+            v = table[k]
+            f.write(f"{k} {' '.join(map(str, v)) if isinstance(v, (list, tuple)) else v}\n")
