@@ -1,0 +1,1 @@
+"""Decoding: priors, log-likelihood archives, WFST decoding with the pip ports or compiled Kaldi."""

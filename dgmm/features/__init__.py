@@ -1,0 +1,1 @@
+"""Acoustic features: log-mel filterbanks and CMVN, Kaldi-compatible."""

@@ -1,0 +1,1 @@
+"""GMM-HMM bootstrap: monophone/triphone training and alignment in Kaldi formats."""

@@ -1,0 +1,1 @@
+"""Decoding graphs: HCLG construction with the pip ports."""

@@ -1,0 +1,1 @@
+"""Language directories: lexicons, prepare_lang, n-gram LMs."""

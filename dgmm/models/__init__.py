@@ -1,0 +1,1 @@
+"""The model family: DNN, GMM layer, Deep GMM, shallow GMM, Deep Subspace GMM, priors."""

@@ -1,0 +1,1 @@
+"""Training: frame-level cross-entropy trainer, schedules, checkpoints, data-parallel."""
