@@ -5,7 +5,7 @@
 # as on our CI machines), it is taken first with --no-index, so pip never downloads the multi-GB CUDA
 # build. Elsewhere pip resolves the range in pyproject.toml as usual. Choose your own build with
 #   TORCH_SPEC="torch==2.5.1" make setup      or   TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu make setup
-# Debian packages (sctk for sclite, sox, flac) are installed when running as root and missing;
+# Debian packages (sctk for sclite, sox, flac, espeak-ng) are installed when running as root and missing;
 # otherwise a warning names them and set-up continues.
 set -euo pipefail
 venv=${1:-.venv}
@@ -30,6 +30,7 @@ missing=()
 command -v sclite >/dev/null || [ -x /usr/lib/sctk/bin/sclite ] || missing+=(sctk)
 command -v sox >/dev/null || missing+=(sox)
 command -v flac >/dev/null || missing+=(flac)
+command -v espeak-ng >/dev/null || missing+=(espeak-ng)   # synthesises egs/digits
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "setup_env.sh: installing Debian packages: ${missing[*]}"
