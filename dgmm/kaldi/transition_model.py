@@ -17,50 +17,12 @@ Format variants handled:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from dgmm.kaldi.binary import ObjectReader
-
-NO_PDF = -1  # Kaldi's kNoPdf: a non-emitting HMM state
-
-
-@dataclass
-class HmmState:
-    """One state of a topology entry; ``transitions`` are ``(destination_state, probability)``."""
-
-    forward_pdf_class: int
-    self_loop_pdf_class: int
-    transitions: list[tuple[int, float]] = field(default_factory=list)
-
-    @property
-    def pdf_class(self) -> int:
-        """The pdf-class of an ordinary HMM state (forward and self-loop pdf-classes equal)."""
-        return self.forward_pdf_class
-
-
-@dataclass
-class HmmTopology:
-    """Kaldi ``HmmTopology``: ``entries[phone2idx[phone]]`` is the list of :class:`HmmState` of ``phone``.
-
-    ``phones`` is sorted; ``phone2idx`` is -1 for phones without a topology (e.g. <eps>, disambig).
-    The last state of every entry is the non-emitting final state.
-    """
-
-    phones: list[int]
-    phone2idx: list[int]
-    entries: list[list[HmmState]]
-
-    def topology_for_phone(self, phone: int) -> list[HmmState]:
-        if not 0 <= phone < len(self.phone2idx) or self.phone2idx[phone] < 0:
-            raise ValueError(f"phone {phone} has no entry in the HMM topology")
-        return self.entries[self.phone2idx[phone]]
-
-    @property
-    def is_hmm(self) -> bool:
-        """True when no state has a separate self-loop pdf-class (Kaldi's ``IsHmm``)."""
-        return all(s.forward_pdf_class == s.self_loop_pdf_class for e in self.entries for s in e)
+from dgmm.kaldi import gmm_model
+from dgmm.kaldi.gmm_model import HmmState, HmmTopology  # noqa: F401  (part of this module's interface)
 
 
 @dataclass
@@ -113,26 +75,28 @@ class TransitionModel:
                    name: str = "transition model") -> "TransitionModel":
         """Derive the lookup tables as Kaldi's ``ComputeDerived`` does; ``name`` is used in errors."""
         tuples = np.asarray(tuples, dtype=np.int32).reshape(-1, 4)
-        dest_lists = []  # per transition-state: destination HMM state of each transition
+        dest_lists = []   # per transition-state: destination HMM state of each of its transitions
+        entry_len = []    # per transition-state: number of states of its phone's topology entry
         for i, (phone, hmm_state, _, _) in enumerate(tuples):
             try:
-                entry = topology.topology_for_phone(int(phone))
-            except ValueError as e:
-                raise ValueError(f"{name}: tuple {i}: {e}") from None
+                entry = topology.entry(int(phone))
+            except KeyError as e:
+                raise ValueError(f"{name}: transition-state {i + 1}: {e.args[0]}") from None
             if not 0 <= hmm_state < len(entry):
-                raise ValueError(f"{name}: tuple {i}: HMM state {hmm_state} out of range for phone {phone}")
+                raise ValueError(f"{name}: transition-state {i + 1}: HMM state {hmm_state} out of range "
+                                 f"for phone {phone}")
             dest_lists.append([d for d, _ in entry[hmm_state].transitions])
+            entry_len.append(len(entry))
         counts = np.array([len(d) for d in dest_lists], dtype=np.int64)
         num_tids = int(counts.sum())
-        tstate = np.repeat(np.arange(len(tuples), dtype=np.int32), counts)   # 0-based, per tid-1
-        first_tid = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else counts
+        tstate = np.repeat(np.arange(len(tuples), dtype=np.int32), counts)   # 0-based, for tids 1..T
+        first_tid = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         trans_index = (np.arange(num_tids) - np.repeat(first_tid, counts)).astype(np.int32)
         dest = np.array([d for ds in dest_lists for d in ds], dtype=np.int32)
         t = tuples[tstate]
         is_self_loop = dest == t[:, 1]
         pdf = np.where(is_self_loop, t[:, 3], t[:, 2]).astype(np.int32)
-        num_states = np.array([len(topology.topology_for_phone(int(p))) for p in t[:, 0]], dtype=np.int32)
-        is_final = dest + 1 == num_states
+        is_final = dest + 1 == np.asarray(entry_len, dtype=np.int32)[tstate]
 
         log_probs = np.asarray(log_probs, dtype=np.float32)
         if len(log_probs) != num_tids + 1:
@@ -150,105 +114,17 @@ class TransitionModel:
                    tid2trans_index=with_zero(trans_index, -1), tid_is_final=with_zero(is_final, False))
 
 
-def _read_topology(r: ObjectReader) -> HmmTopology:
-    r.expect_token("<Topology>")
-    if r.binary:
-        phones = r.read_int_vector().tolist()
-        phone2idx = r.read_int_vector().tolist()
-        n = r.read_int()
-        separate_self_loop = n == -1   # marker of the <ForwardPdfClass>/<SelfLoopPdfClass> variant
-        if separate_self_loop:
-            n = r.read_int()
-        entries = []
-        for _ in range(n):
-            states = []
-            for _ in range(r.read_int()):
-                fwd = r.read_int()
-                loop = r.read_int() if separate_self_loop else fwd
-                st = HmmState(fwd, loop)
-                for _ in range(r.read_int()):
-                    st.transitions.append((r.read_int(), r.read_float()))
-                states.append(st)
-            entries.append(states)
-        r.expect_token("</Topology>")
-    else:
-        phones, phone2idx, entries = [], [], []
-        while (tok := r.read_token()) != "</Topology>":
-            if tok != "<TopologyEntry>":
-                r.fail(f"expected <TopologyEntry> or </Topology>, got {tok!r}")
-            r.expect_token("<ForPhones>")
-            entry_phones = []
-            while (tok := r.read_token()) != "</ForPhones>":
-                try:
-                    entry_phones.append(int(tok))
-                except ValueError:
-                    r.fail(f"expected a phone id in <ForPhones>, got {tok!r}")
-            states: list[HmmState] = []
-            tok = r.read_token()
-            while tok != "</TopologyEntry>":
-                if tok != "<State>":
-                    r.fail(f"expected <State> or </TopologyEntry>, got {tok!r}")
-                if r.read_int() != len(states):
-                    r.fail(f"HMM states must be numbered in order from 0 (expected {len(states)})")
-                tok = r.read_token()
-                fwd = loop = NO_PDF
-                if tok == "<PdfClass>":
-                    fwd = loop = r.read_int()
-                    tok = r.read_token()
-                elif tok == "<ForwardPdfClass>":
-                    fwd = r.read_int()
-                    r.expect_token("<SelfLoopPdfClass>")
-                    loop = r.read_int()
-                    tok = r.read_token()
-                st = HmmState(fwd, loop)
-                while tok == "<Transition>":
-                    st.transitions.append((r.read_int(), r.read_float()))
-                    tok = r.read_token()
-                if tok != "</State>":
-                    r.fail(f"expected <Transition> or </State>, got {tok!r}")
-                states.append(st)
-                tok = r.read_token()
-            for p in entry_phones:
-                if p >= len(phone2idx):
-                    phone2idx.extend([-1] * (p + 1 - len(phone2idx)))
-                if phone2idx[p] != -1:
-                    r.fail(f"phone {p} appears in more than one topology entry")
-                phone2idx[p] = len(entries)
-                phones.append(p)
-            entries.append(states)
-        phones.sort()
-    for i, e in enumerate(entries):
-        if len(e) < 2 or e[-1].transitions or e[-1].forward_pdf_class != NO_PDF:
-            r.fail(f"topology entry {i}: needs an emitting state and a final state without transitions")
-    return HmmTopology(phones=phones, phone2idx=phone2idx, entries=entries)
-
-
-def read_transition_model_from(r: ObjectReader) -> TransitionModel:
-    """Read a ``<TransitionModel>`` object at the reader's position (e.g. inside a larger file)."""
-    r.expect_token("<TransitionModel>")
-    topo = _read_topology(r)
-    kind = r.read_token()
-    if kind not in ("<Triples>", "<Tuples>"):
-        r.fail(f"expected <Triples> or <Tuples>, got {kind!r}")
-    n = r.read_int()
-    width = 4 if kind == "<Tuples>" else 3
-    vals = [r.read_int() for _ in range(n * width)]
-    tup = np.array(vals, dtype=np.int32).reshape(n, width)
-    if width == 3:
-        tup = np.concatenate([tup, tup[:, 2:3]], axis=1)
-    r.expect_token("</Tuples>" if kind == "<Tuples>" else "</Triples>")
-    r.expect_token("<LogProbs>")
-    log_probs = r.read_float_vector()
-    r.expect_token("</LogProbs>")
-    r.expect_token("</TransitionModel>")
-    return TransitionModel.from_parts(topo, tup, log_probs, name=r.name)
-
-
 def read_transition_model(path: str | os.PathLike) -> TransitionModel:
-    """Read the transition model at the start of a Kaldi model file (``final.mdl``, ``*.mdl``, or
-    ``copy-transition-model`` output), binary or text. Raises ``ValueError`` naming the file."""
-    with ObjectReader.open(path) as r:
-        if r.peek_char() != "<":
-            head = r.read_token()[:40] if r.peek_char() else ""
-            r.fail(f"not a Kaldi model file: expected <TransitionModel>, got {head!r}")
-        return read_transition_model_from(r)
+    """Read the transition model at the start of a Kaldi model file (``final.mdl`` of any kind, or
+    ``copy-transition-model`` output), binary or text. Raises ``ValueError`` naming the file.
+
+    Parsing is :func:`dgmm.kaldi.gmm_model.read_transition_model` (one parser of the format in dgmm);
+    this module adds the transition-id lookup tables.
+    """
+    with open(path, "rb") as f:
+        head = f.read(64)
+    if not (head.startswith(b"\0B<TransitionModel>") or head.lstrip().startswith(b"<TransitionModel>")):
+        raise ValueError(f"{path}: not a Kaldi model file: it does not start with <TransitionModel> "
+                         f"(starts {head[:30]!r})")
+    parts = gmm_model.read_transition_model(path)
+    return TransitionModel.from_parts(parts.topo, parts.tuples, parts.log_probs, name=str(path))
