@@ -1,0 +1,354 @@
+"""Frame-level training data: features + pdf-id labels, CMVN, on-the-fly splicing, shuffling, CV split.
+
+Memory layout (in-RAM corpora): all frames once as float32 ``feats [N, D]`` (after CMVN), int64
+``labels [N]`` (pdf-ids exactly as imported) and the utterance boundaries ``offsets [U+1]``; a batch
+of frame ids ``[B]`` is spliced by gathering ``feats[context_index(...)]`` -> ``[B, C, D]`` with
+``C = left+1+right``, so the spliced ``[N, C*D]`` matrix never exists.
+
+Larger corpora use ``StreamingFrames``: the same batches (same order, same frames) but features are
+read from ``feats.scp`` one shuffle block at a time; at most two blocks are held, so the memory bound
+is ``2 * block_frames * D * 4`` bytes (+ the same per-frame labels/offsets as int64).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import kaldiio
+import numpy as np
+import torch
+
+from dgmm.cli import DgmmError
+from dgmm.data.splice import context_index
+from dgmm.features.cmvn import apply_cmvn, compute_cmvn_stats, load_cmvn_for_utts
+from dgmm.kaldi.tables import read_table
+
+log = logging.getLogger(__name__)
+
+CMVN_MODES = ("speaker", "utterance", "global", "none")
+
+
+# ----------------------------------------------------------------------------- data directories
+
+def read_utt2spk(data_dir: str | os.PathLike) -> dict[str, str]:
+    """utt2spk of a data dir; every utterance is its own speaker when the file is absent."""
+    p = Path(data_dir) / "utt2spk"
+    if p.exists():
+        return read_table(p)
+    feats = read_table(Path(data_dir) / "feats.scp")
+    return {u: u for u in feats}
+
+
+def cv_split(utt2spk: dict[str, str], cv_percent: float = 10, by_speaker: bool = False,
+             seed: int = 777) -> tuple[list[str], list[str]]:
+    """Split utterances into (train, cv) as Kaldi's ``utils/subset_data_dir_tr_cv.sh``.
+
+    Default (``--cv-utt-percent P``): the last P% of the sorted utterances, the boundary moved back to
+    a speaker change when at least one whole speaker stays in train. ``by_speaker``
+    (``--cv-spk-percent P``): P% of the speakers, picked at random with ``seed`` (numpy's generator,
+    so not the same speakers as Kaldi's perl shuffle).
+    """
+    utts = sorted(utt2spk)
+    if by_speaker:
+        spks = sorted(set(utt2spk.values()))
+        n_cv = len(spks) * int(cv_percent) // 100
+        perm = np.random.default_rng(seed).permutation(len(spks))
+        cv_spk = {spks[i] for i in perm[:n_cv]}
+        cv = [u for u in utts if utt2spk[u] in cv_spk]
+        tr = [u for u in utts if utt2spk[u] not in cv_spk]
+    else:
+        n = len(utts)
+        n_head = n - n * int(cv_percent) // 100
+        # largest prefix of whole speakers (runs of equal speaker) that fits in n_head
+        kept = 0
+        i = 0
+        while i < n:
+            j = i
+            while j < n and utt2spk[utts[j]] == utt2spk[utts[i]]:
+                j += 1
+            if j > n_head:
+                break
+            kept, i = j, j
+        n_head = kept or n_head
+        tr, cv = utts[:n_head], utts[n_head:]
+    if not tr or not cv:
+        raise DgmmError(f"cv split gives {len(tr)} train / {len(cv)} cv utterances "
+                        f"(cv_percent={cv_percent}, by_speaker={by_speaker})")
+    return tr, cv
+
+
+# ----------------------------------------------------------------------------- CMVN
+
+class Cmvn:
+    """Applies CMVN to each utterance with the stats ``apply-cmvn`` would use.
+
+    mode ``speaker``: ``<data>/cmvn.scp`` via ``utt2spk`` (or by utterance id when cmvn.scp is keyed
+    by utterances), Kaldi's ``apply-cmvn --utt2spk``. ``utterance``: stats of the utterance itself.
+    ``global``: one matrix, the sum of the distinct cmvn.scp stats of ``utts`` (= stats of all their
+    frames when cmvn.scp is per speaker), or ``global_stats`` when given (to apply training stats to
+    other data). ``none``: no normalisation.
+    """
+
+    def __init__(self, mode: str, norm_vars: bool = False, data_dir: str | os.PathLike | None = None,
+                 utts: Sequence[str] | None = None, global_stats: np.ndarray | None = None):
+        if mode not in CMVN_MODES:
+            raise DgmmError(f"unknown cmvn mode {mode!r} (choose from {', '.join(CMVN_MODES)})")
+        self.mode, self.norm_vars, self.global_stats = mode, norm_vars, global_stats
+        if mode == "speaker" or (mode == "global" and global_stats is None):
+            self._per_utt = load_cmvn_for_utts(data_dir)
+        if mode == "global" and global_stats is None:
+            chosen = self._per_utt if utts is None else {u: self._per_utt[u] for u in utts}
+            distinct = {id(m): m for m in chosen.values()}  # shared per speaker: count each once
+            self.global_stats = sum(distinct.values())
+
+    def __call__(self, utt: str, feats: np.ndarray) -> np.ndarray:
+        if self.mode == "none":
+            return np.array(feats, dtype=np.float32)  # a writable copy
+        if self.mode == "global":
+            stats = self.global_stats
+        elif self.mode == "utterance":
+            stats = compute_cmvn_stats([feats])
+        else:
+            if utt not in self._per_utt:
+                raise DgmmError(f"no CMVN stats for utterance {utt} (not in utt2spk)")
+            stats = self._per_utt[utt]
+        return apply_cmvn(feats, stats, norm_vars=self.norm_vars)
+
+
+# ----------------------------------------------------------------------------- alignments
+
+def load_pdf_alignments(ali_dir: str | os.PathLike):
+    """(lazy dict utt -> int32 pdf-ids, num_pdfs) from an imported alignment dir (pdf_ali.scp, num_pdfs)."""
+    ali_dir = Path(ali_dir)
+    for f in ("pdf_ali.scp", "num_pdfs"):
+        if not (ali_dir / f).exists():
+            raise FileNotFoundError(f"{ali_dir / f} not found (run steps/import_ali.sh first)")
+    try:
+        num_pdfs = int((ali_dir / "num_pdfs").read_text().split()[0])
+    except (ValueError, IndexError):
+        raise DgmmError(f"{ali_dir / 'num_pdfs'}: expected one integer") from None
+    return kaldiio.load_scp(str(ali_dir / "pdf_ali.scp")), num_pdfs
+
+
+# ----------------------------------------------------------------------------- frame store
+
+@dataclass
+class UttList:
+    """Utterances of a frame set with their frame ranges: frames of utts[i] are offsets[i]:offsets[i+1]."""
+    utts: list[str]
+    offsets: torch.Tensor  # int64 [U+1]
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.offsets[-1])
+
+    @property
+    def lengths(self) -> torch.Tensor:
+        return self.offsets[1:] - self.offsets[:-1]
+
+    def utt_of_frame(self, frames: torch.Tensor) -> torch.Tensor:
+        """Utterance index [B] of global frame ids [B]."""
+        return torch.searchsorted(self.offsets, frames, right=True) - 1
+
+
+class FrameSet:
+    """Frames + labels of a list of utterances, held in RAM; gathers spliced batches."""
+
+    def __init__(self, index: UttList, feats: torch.Tensor, labels: torch.Tensor, num_pdfs: int):
+        self.index, self.feats, self.labels, self.num_pdfs = index, feats, labels, num_pdfs
+
+    @property
+    def feat_dim(self) -> int:
+        return self.feats.shape[1]
+
+    def __len__(self) -> int:
+        return self.index.num_frames
+
+    def gather(self, frames: torch.Tensor, left: int, right: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Spliced inputs [B, (left+1+right)*D] and labels [B] of global frame ids [B]."""
+        u = self.index.utt_of_frame(frames)
+        idx = context_index(frames, self.index.offsets[u], self.index.offsets[u + 1], left, right)
+        return self.feats[idx].reshape(len(frames), -1), self.labels[frames]
+
+
+def read_frames(data_dir: str | os.PathLike, ali_dir: str | os.PathLike, utts: Sequence[str] | None,
+                cmvn: Cmvn) -> FrameSet:
+    """Load features (CMVN applied) and pdf labels of ``utts`` (default: all of feats.scp) into RAM.
+
+    Utterances without an alignment or whose alignment length differs from the feature frame count
+    are skipped with a warning (as Kaldi's nnet training tools do); labels outside [0, num_pdfs) are
+    an error.
+    """
+    index, feats_scp, ali, num_pdfs = _index(data_dir, ali_dir, utts)
+    N = index.num_frames
+    feats = None
+    labels = torch.empty(N, dtype=torch.int64)
+    for i, u in enumerate(index.utts):
+        s, e = int(index.offsets[i]), int(index.offsets[i + 1])
+        m = cmvn(u, np.asarray(feats_scp[u], dtype=np.float32))
+        if feats is None:
+            feats = torch.empty(N, m.shape[1], dtype=torch.float32)
+        if m.shape[0] != e - s or m.shape[1] != feats.shape[1]:
+            raise DgmmError(f"{data_dir}/feats.scp: utterance {u} has shape {m.shape}, expected "
+                            f"({e - s}, {feats.shape[1]})")
+        feats[s:e] = torch.from_numpy(m)
+        labels[s:e] = torch.from_numpy(_labels(ali, u, num_pdfs, ali_dir))
+    return FrameSet(index, feats, labels, num_pdfs)
+
+
+def _labels(ali, utt: str, num_pdfs: int, ali_dir) -> np.ndarray:
+    lab = np.asarray(ali[utt], dtype=np.int64)
+    if lab.size and (lab.min() < 0 or lab.max() >= num_pdfs):
+        raise DgmmError(f"{ali_dir}/pdf_ali.scp: utterance {utt} has pdf-id "
+                        f"{lab.min() if lab.min() < 0 else lab.max()} outside [0, {num_pdfs})")
+    return lab
+
+
+def _index(data_dir, ali_dir, utts):
+    """UttList of the usable utterances (aligned, equal lengths) + readers."""
+    data_dir = Path(data_dir)
+    if not (data_dir / "feats.scp").exists():
+        raise FileNotFoundError(f"{data_dir / 'feats.scp'} not found")
+    feats_scp = kaldiio.load_scp(str(data_dir / "feats.scp"))
+    ali, num_pdfs = load_pdf_alignments(ali_dir)
+    n2f = data_dir / "utt2num_frames"
+    num_frames = read_table(n2f, int) if n2f.exists() else None
+    wanted = sorted(feats_scp.keys()) if utts is None else list(utts)
+    keep, lengths, no_ali, mismatch = [], [], 0, 0
+    for u in wanted:
+        if u not in feats_scp:
+            raise DgmmError(f"utterance {u} not in {data_dir / 'feats.scp'}")
+        if u not in ali:
+            no_ali += 1
+            continue
+        n = num_frames[u] if num_frames is not None and u in num_frames else feats_scp[u].shape[0]
+        n_ali = len(ali[u])
+        if n != n_ali:
+            mismatch += 1
+            log.warning("utterance %s: %d feature frames but %d alignment frames, skipped", u, n, n_ali)
+            continue
+        keep.append(u)
+        lengths.append(n)
+    if no_ali:
+        log.warning("%d of %d utterances have no alignment in %s/pdf_ali.scp, skipped",
+                    no_ali, len(wanted), ali_dir)
+    if not keep:
+        raise DgmmError(f"no utterance of {data_dir} has a usable alignment in {ali_dir} "
+                        f"({no_ali} missing, {mismatch} length mismatches)")
+    offsets = torch.zeros(len(keep) + 1, dtype=torch.int64)
+    offsets[1:] = torch.cumsum(torch.tensor(lengths, dtype=torch.int64), 0)
+    return UttList(keep, offsets), feats_scp, ali, num_pdfs
+
+
+class StreamingFrames:
+    """Same interface as FrameSet, reading features from feats.scp one shuffle block at a time.
+
+    Call ``set_epoch`` with the (epoch, seed, block_frames) of ``shuffle_order``: a batch then touches
+    the current block and at most the next one, and only those (at most two) blocks are kept.
+    """
+
+    def __init__(self, data_dir, ali_dir, utts: Sequence[str] | None, cmvn: Cmvn):
+        self.index, self._feats_scp, ali, self.num_pdfs = _index(data_dir, ali_dir, utts)
+        self.cmvn = cmvn
+        self.labels = torch.from_numpy(np.concatenate(
+            [_labels(ali, u, self.num_pdfs, ali_dir) for u in self.index.utts]))
+        self.feat_dim = int(np.asarray(self._feats_scp[self.index.utts[0]]).shape[1])
+        self._block_of_utt = None
+        self._loaded: dict[int, torch.Tensor] = {}  # block id -> its utterances' feats, concatenated
+
+    def __len__(self) -> int:
+        return self.index.num_frames
+
+    def set_epoch(self, epoch: int, seed: int, block_frames: int) -> None:
+        uperm, block = _block_plan(self.index, _epoch_generator(seed, epoch), block_frames)
+        self._block_of_utt = torch.empty_like(block)
+        self._block_of_utt[uperm] = block
+        self._loaded = {}
+
+    def _load_block(self, b: int) -> torch.Tensor:
+        utts = torch.nonzero(self._block_of_utt == b).flatten().tolist()
+        return torch.cat([torch.from_numpy(self.cmvn(self.index.utts[i], np.asarray(
+            self._feats_scp[self.index.utts[i]], np.float32))) for i in utts])
+
+    def gather(self, frames: torch.Tensor, left: int, right: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._block_of_utt is None:
+            raise RuntimeError("StreamingFrames.set_epoch() must be called before gather()")
+        u = self.index.utt_of_frame(frames)
+        blocks = torch.unique(self._block_of_utt[u]).tolist()
+        self._loaded = {b: self._loaded[b] if b in self._loaded else self._load_block(b) for b in blocks}
+        # frames of the loaded blocks are concatenated in (block, utterance index) order
+        order = torch.cat([torch.nonzero(self._block_of_utt == b).flatten() for b in blocks])
+        lens = self.index.lengths[order]
+        start = torch.zeros(len(self.index.utts), dtype=torch.int64)
+        start[order] = torch.cumsum(lens, 0) - lens
+        buf = torch.cat([self._loaded[b] for b in blocks])
+        s = start[u]
+        f = frames - self.index.offsets[u] + s
+        idx = context_index(f, s, s + self.index.lengths[u], left, right)
+        return buf[idx].reshape(len(frames), -1), self.labels[frames]
+
+
+# ----------------------------------------------------------------------------- order and batches
+
+def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed * 100003 + epoch)
+
+
+def _block_plan(index: UttList, g: torch.Generator, block_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shuffled utterance order [U] and the block id [U] of each position in that order."""
+    if block_frames <= 0:
+        raise DgmmError(f"block_frames must be positive, got {block_frames}")
+    uperm = torch.randperm(len(index.utts), generator=g)
+    block = torch.empty(len(uperm), dtype=torch.int64)
+    b, used = 0, 0
+    for k, n in enumerate(index.lengths[uperm].tolist()):  # per utterance, not per frame
+        if used and used + n > block_frames:
+            b, used = b + 1, 0
+        block[k], used = b, used + n
+    return uperm, block
+
+
+def shuffle_order(index: UttList, epoch: int, seed: int, block_frames: int | None = None) -> torch.Tensor:
+    """Frame ids [N] of one epoch, a function of (seed, epoch) only (so a resumed run sees the same).
+
+    ``block_frames=None``: one global permutation of all frames. Otherwise utterances are shuffled,
+    grouped in that order into blocks of at most ``block_frames`` frames (an utterance longer than
+    that is a block of its own), and frames are shuffled within each block only.
+    """
+    g = _epoch_generator(seed, epoch)
+    N = index.num_frames
+    if block_frames is None:
+        return torch.randperm(N, generator=g)
+    uperm, block = _block_plan(index, g, block_frames)
+    plen = index.lengths[uperm]
+    # frame ids in shuffled-utterance order: position p of utterance k -> offsets[uperm[k]] + local p
+    shift = index.offsets[:-1][uperm] - (torch.cumsum(plen, 0) - plen)
+    frames = torch.arange(N) + torch.repeat_interleave(shift, plen)
+    key = torch.repeat_interleave(block, plen).double() + 0.5 * torch.rand(N, generator=g, dtype=torch.float64)
+    return frames[torch.argsort(key)]
+
+
+def num_batches(num_frames: int, batch_size: int, world_size: int = 1) -> int:
+    """Number of (global) batches of an epoch: ``batch_size`` frames per rank, ``world_size`` ranks."""
+    g = batch_size * world_size
+    return (num_frames + g - 1) // g
+
+
+def iter_batches(order: torch.Tensor, batch_size: int, rank: int = 0, world_size: int = 1,
+                 start: int = 0) -> Iterator[tuple[torch.Tensor, int]]:
+    """This rank's frame ids of each global batch, from batch ``start`` on: yields (frames, global_count).
+
+    A global batch is ``batch_size * world_size`` consecutive entries of ``order``, split into
+    ``world_size`` near-equal contiguous shards; ``global_count`` is the global batch's size (for
+    weighting this rank's mean loss so that the DDP average equals the single-process mean).
+    """
+    g = batch_size * world_size
+    for i in range(start, num_batches(len(order), batch_size, world_size)):
+        chunk = order[i * g:(i + 1) * g]
+        n = len(chunk)
+        lo, hi = n * rank // world_size, n * (rank + 1) // world_size
+        yield chunk[lo:hi], n

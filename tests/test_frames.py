@@ -1,0 +1,167 @@
+"""Frame pipeline: CMVN, labels as imported, on-the-fly splicing, shuffling, CV split, sharding."""
+
+import kaldiio
+import numpy as np
+import pytest
+import torch
+
+from dgmm.cli import DgmmError
+from dgmm.data.frames import (Cmvn, StreamingFrames, cv_split, iter_batches, read_frames, read_utt2spk,
+                              shuffle_order)
+from dgmm.data.splice import splice_frames
+from dgmm.features.cmvn import apply_cmvn
+from conftest import shared_path
+from fsdd_frames import make_fsdd
+
+
+@pytest.fixture(scope="module")
+def fsdd(tmp_path_factory):
+    shared_path("kaldi_ref", "fsdd")
+    return make_fsdd(tmp_path_factory.mktemp("fsdd"), shared_path(), per_digit=2)
+
+
+def _ref_pdf_ali(kaldi_ref, utts):
+    out = {}
+    with open(kaldi_ref / "fsdd/exp/mono_ali/pdf_ali.txt") as f:
+        for line in f:
+            key, *ids = line.split()
+            if key in utts:
+                out[key] = np.array(ids, dtype=np.int64)
+    return out
+
+
+def test_labels_are_the_imported_pdf_ids(fsdd, kaldi_ref):
+    data, ali = fsdd
+    fs = read_frames(data, ali, None, Cmvn("none"))
+    ref = _ref_pdf_ali(kaldi_ref, set(fs.index.utts))
+    np.testing.assert_array_equal(fs.labels.numpy(), np.concatenate([ref[u] for u in fs.index.utts]))
+    assert fs.num_pdfs == 67
+    # any batch's labels are the reference labels of its frames (no renumbering)
+    frames = shuffle_order(fs.index, 0, 1)[:300]
+    _, y = fs.gather(frames, 20, 5)
+    np.testing.assert_array_equal(y.numpy(), fs.labels.numpy()[frames.numpy()])
+
+
+def test_speaker_cmvn_and_splicing(fsdd):
+    data, ali = fsdd
+    fs = read_frames(data, ali, None, Cmvn("speaker", data_dir=data))
+    feats = kaldiio.load_scp(str(data / "feats.scp"))
+    cmvn = kaldiio.load_scp(str(data / "cmvn.scp"))
+    utt2spk = read_utt2spk(data)
+    # each speaker's normalised frames have mean 0 (the stats were accumulated over exactly them)
+    spk_of_frame = np.repeat([utt2spk[u] for u in fs.index.utts], fs.index.lengths.numpy())
+    for spk in set(utt2spk.values()):
+        assert np.abs(fs.feats.numpy()[spk_of_frame == spk].mean(0)).max() < 1e-4
+    # gathered batches equal whole-utterance splicing of apply-cmvn'd features
+    frames = shuffle_order(fs.index, 3, 7)[:500]
+    x, _ = fs.gather(frames, 20, 5)
+    u = fs.index.utt_of_frame(frames)
+    for k in range(0, 500, 37):
+        utt = fs.index.utts[int(u[k])]
+        t = int(frames[k] - fs.index.offsets[u[k]])
+        ref = splice_frames(apply_cmvn(feats[utt], cmvn[utt2spk[utt]]), 20, 5)[t]
+        np.testing.assert_array_equal(x[k].numpy(), ref)
+
+
+def test_global_and_utterance_cmvn(fsdd):
+    data, ali = fsdd
+    g = Cmvn("global", data_dir=data)
+    total = sum(np.asarray(m) for m in kaldiio.load_scp(str(data / "cmvn.scp")).values())
+    np.testing.assert_allclose(g.global_stats, total)
+    fs = read_frames(data, ali, None, Cmvn("utterance", norm_vars=True))
+    first = fs.feats[: int(fs.index.offsets[1])].numpy()
+    np.testing.assert_allclose(first.mean(0), 0, atol=1e-4)
+    np.testing.assert_allclose(first.std(0), 1, atol=1e-3)
+    with pytest.raises(DgmmError, match="cmvn mode"):
+        Cmvn("per-speaker")
+
+
+def test_shuffle_order_global_and_block(fsdd):
+    data, ali = fsdd
+    fs = read_frames(data, ali, None, Cmvn("none"))
+    idx, N = fs.index, len(fs)
+    o = shuffle_order(idx, 2, 5)
+    assert torch.equal(torch.sort(o).values, torch.arange(N))
+    assert torch.equal(o, shuffle_order(idx, 2, 5))
+    assert not torch.equal(o, shuffle_order(idx, 3, 5))
+    block = 300
+    ob = shuffle_order(idx, 2, 5, block_frames=block)
+    assert torch.equal(torch.sort(ob).values, torch.arange(N))
+    # walk the order: each block is a run of whole utterances of at most `block` frames
+    u = idx.utt_of_frame(ob).numpy()
+    lengths = idx.lengths.numpy()
+    pos = 0
+    while pos < N:
+        seen, frames = set(), 0
+        while pos + frames < N and (not seen or frames < sum(lengths[list(seen)])):
+            seen.add(u[pos + frames])
+            frames += 1
+        span = sum(lengths[list(seen)])
+        assert span <= block or len(seen) == 1
+        assert set(u[pos:pos + span]) == seen
+        pos += span
+
+
+def test_streaming_frames_match_in_memory(fsdd):
+    data, ali = fsdd
+    cmvn = Cmvn("speaker", data_dir=data)
+    fs = read_frames(data, ali, None, cmvn)
+    st = StreamingFrames(data, ali, None, cmvn)
+    st.set_epoch(1, 9, 400)
+    order = shuffle_order(fs.index, 1, 9, block_frames=400)
+    most = 0
+    for frames, _ in iter_batches(order, 128):
+        xs, ys = st.gather(frames, 20, 5)
+        xm, ym = fs.gather(frames, 20, 5)
+        assert torch.equal(xs, xm) and torch.equal(ys, ym)
+        most = max(most, sum(len(t) for t in st._loaded.values()))
+    assert len(st._loaded) <= 2 and most <= 2 * 400 + int(fs.index.lengths.max())
+
+
+def test_iter_batches_shards_equal_global_batch():
+    order = torch.randperm(1003)
+    single = list(iter_batches(order, 100, 0, 1))
+    r0 = list(iter_batches(order, 50, 0, 2))
+    r1 = list(iter_batches(order, 50, 1, 2))
+    assert len(single) == len(r0) == len(r1) == 11
+    for (a, n), (b, n0), (c, n1) in zip(single, r0, r1):
+        assert torch.equal(a, torch.cat([b, c])) and n == n0 == n1 == len(a)
+    assert [len(b) for b, _ in list(iter_batches(order, 50, 0, 2, start=10))] == [1]
+
+
+def test_cv_split_like_kaldi():
+    # speakers a(5) b(3) c(2): last 10% = 1 utt, boundary moved to the speaker change -> cv = c
+    u2s = {f"a{i}": "a" for i in range(5)} | {f"b{i}": "b" for i in range(3)} | {f"c{i}": "c" for i in range(2)}
+    tr, cv = cv_split(u2s, 10)
+    assert cv == ["c0", "c1"] and len(tr) == 8
+    # one speaker: no speaker change to move to, last 10% of utterances
+    one = {f"u{i:02d}": "s" for i in range(20)}
+    assert cv_split(one, 10)[1] == ["u18", "u19"]
+    # by speaker: whole speakers, 10 of 30 speakers at 34%
+    many = {f"s{s:02d}-{i}": f"s{s:02d}" for s in range(30) for i in range(3)}
+    tr, cv = cv_split(many, 34, by_speaker=True, seed=1)
+    cv_spk = {many[u] for u in cv}
+    assert len(cv_spk) == 10 and not cv_spk & {many[u] for u in tr} and len(tr) + len(cv) == 90
+    with pytest.raises(DgmmError):
+        cv_split({"a": "a"}, 10)
+
+
+def test_bad_alignments(fsdd, tmp_path, caplog):
+    data, ali = fsdd
+    bad = tmp_path / "ali"
+    bad.mkdir()
+    src = kaldiio.load_scp(str(ali / "pdf_ali.scp"))
+    keys = sorted(src)
+    with kaldiio.WriteHelper(f"ark,scp:{bad}/pdf_ali.ark,{bad}/pdf_ali.scp") as w:
+        w(keys[0], src[keys[0]][:-1])  # one frame short: skipped with a warning
+        w(keys[1], src[keys[1]])
+        # keys[2:] missing: skipped
+    (bad / "num_pdfs").write_text("67\n")
+    fs = read_frames(data, bad, None, Cmvn("none"))
+    assert fs.index.utts == [keys[1]]
+    assert any("alignment frames" in r.message for r in caplog.records)
+    (bad / "num_pdfs").write_text("10\n")
+    with pytest.raises(DgmmError, match=f"{keys[1]} has pdf-id"):
+        read_frames(data, bad, None, Cmvn("none"))
+    with pytest.raises(FileNotFoundError, match="feats.scp"):
+        read_frames(tmp_path, bad, None, Cmvn("none"))
