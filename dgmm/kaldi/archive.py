@@ -31,7 +31,8 @@ class ArchiveWriter:
         self.ark = Path(ark).absolute()
         self.scp = Path(scp).absolute() if scp is not None else None
         self._tmp_ark = tmp_name(self.ark)
-        self._tmp_scp = tmp_name(self.scp) if self.scp else None
+        # not tmp_name(scp): that name is taken by atomic_open when the scp is rewritten in __exit__
+        self._tmp_scp = self.scp.with_name(f".{self.scp.name}.part{os.getpid()}") if self.scp else None
         spec = f"ark,scp:{self._tmp_ark},{self._tmp_scp}" if self.scp else f"ark:{self._tmp_ark}"
         self._writer = kaldiio.WriteHelper(spec, compression_method=2 if compress else None)
         self.num_written = 0
