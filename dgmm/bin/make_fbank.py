@@ -1,0 +1,106 @@
+"""Compute log-mel filterbank features for one data dir (one job of steps/make_fbank.sh).
+
+    python -m dgmm.bin.make_fbank [--config conf/fbank.conf] [--compress true|false] \\
+        [--write-utt2num-frames F] [--write-utt2dur F] <data-dir> <feats-ark> <feats-scp>
+
+Reads ``wav.scp`` (files or ``cmd |`` pipes) and, when present, ``segments``; writes the features
+of every utterance (sorted, C order) to ``<feats-ark>`` with its ``<feats-scp>``, both only once all
+utterances succeeded. Bad audio stops the job with the utterance and file named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import numpy as np
+
+from dgmm.cli import DgmmError, run_main, setup_logging
+from dgmm.data.audio import cut_segment, read_wav_entry, resample
+from dgmm.data.datadir import byte_key, parse_segment
+from dgmm.features.fbank import FbankConfig, compute_fbank
+from dgmm.features.archive_fix import ArchiveWriter  # TODO: dgmm.kaldi.archive once fixed
+from dgmm.kaldi.tables import read_table, write_table
+
+log = logging.getLogger("make_fbank")
+
+
+def _bool(s: str) -> bool:
+    if s not in ("true", "false"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {s!r}")
+    return s == "true"
+
+
+def utterance_audio(data_dir: str, cfg: FbankConfig):
+    """Yield ``(utt, wav.scp value, samples at cfg.sample_frequency, duration s)`` in sorted utt order."""
+    wav = read_table(f"{data_dir}/wav.scp")
+    try:
+        segments = {u: parse_segment(v) for u, v in read_table(f"{data_dir}/segments").items()}
+    except FileNotFoundError:
+        segments = None
+    cached: tuple[str, np.ndarray, int] | None = None   # segments of one recording are usually adjacent
+
+    def load(key: str, utt: str) -> tuple[np.ndarray, int]:
+        nonlocal cached
+        if cached is None or cached[0] != key:
+            if key not in wav:
+                raise DgmmError(f"utterance {utt}: recording {key} not in {data_dir}/wav.scp")
+            x, rate = read_wav_entry(wav[key], utt, channel=cfg.channel)
+            cached = (key, x, rate)
+        return cached[1], cached[2]
+
+    for utt in sorted(segments if segments is not None else wav, key=byte_key):
+        if segments is not None:
+            reco, start, end = segments[utt]
+            x, rate = load(reco, utt)
+            x, spec = cut_segment(x, rate, start, end, utt, reco), wav[reco]
+        else:
+            (x, rate), spec = load(utt, utt), wav[utt]
+        want = int(cfg.sample_frequency)
+        if rate != want:
+            if (rate > want and cfg.allow_downsample) or (rate < want and cfg.allow_upsample):
+                x = resample(x, rate, want)
+            else:
+                raise DgmmError(
+                    f"utterance {utt}: audio '{spec}' has sample rate {rate} Hz but --sample-frequency={want:g}; "
+                    f"fix the config or set --allow-{'down' if rate > want else 'up'}sample=true to resample")
+        yield utt, spec, x, len(x) / want
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="make_fbank", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", help="Kaldi-style fbank options file (--name=value lines)")
+    p.add_argument("--compress", type=_bool, default=True, help="Kaldi CompressedMatrix (default true)")
+    p.add_argument("--write-utt2num-frames", help="write '<utt> <frames>' lines here")
+    p.add_argument("--write-utt2dur", help="write '<utt> <seconds>' lines here")
+    p.add_argument("data_dir")
+    p.add_argument("ark")
+    p.add_argument("scp")
+    args, overrides = p.parse_known_args(argv)
+    if any(not o.startswith("--") or "=" not in o for o in overrides):
+        p.error(f"unrecognised arguments: {' '.join(overrides)}")
+    setup_logging("make_fbank")
+    cfg = FbankConfig.from_file(args.config, overrides)
+    opts = cfg.knf_options()
+    num_frames, durations = {}, {}
+    with ArchiveWriter(args.ark, args.scp, compress=args.compress) as w:
+        for utt, spec, x, dur in utterance_audio(args.data_dir, cfg):
+            if dur < cfg.min_duration:
+                raise DgmmError(f"utterance {utt}: audio '{spec}' is {dur:.3f} s, shorter than --min-duration")
+            feats = compute_fbank(x, cfg, opts)
+            if feats.shape[0] == 0:
+                raise DgmmError(f"utterance {utt}: audio '{spec}' ({len(x)} samples) is shorter than one frame")
+            w[utt] = feats
+            num_frames[utt], durations[utt] = feats.shape[0], round(dur, 4)
+    if args.write_utt2num_frames:
+        write_table(args.write_utt2num_frames, num_frames)
+    if args.write_utt2dur:
+        write_table(args.write_utt2dur, durations)
+    log.info("Done %d utterances, %d frames, %d-dim fbank, %s", len(num_frames), sum(num_frames.values()),
+             cfg.dim, "compressed" if args.compress else "uncompressed")
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)

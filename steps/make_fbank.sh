@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Computes log-mel filterbank features (Kaldi's compute-fbank-feats arithmetic, via
+# kaldi-native-fbank) for a data dir: <fbank-dir>/raw_fbank_<name>.JOB.{ark,scp}, then
+# <data>/feats.scp, <data>/utt2num_frames and <data>/utt2dur. Options are read from a Kaldi-style
+# config file (--name=value lines). If any job fails (bad audio: the log names the utterance and
+# file), feats.scp is left untouched.
+
+# Begin configuration section.
+nj=4                          # number of parallel jobs (split by utterance)
+cmd=run.pl                    # job runner, e.g. "run.pl --max-jobs-run 2"
+fbank_config=conf/fbank.conf  # Kaldi-style options for compute-fbank-feats
+compress=true                 # write Kaldi compressed matrices (as copy-feats --compress=true)
+write_utt2num_frames=true     # write <data>/utt2num_frames
+write_utt2dur=true            # write <data>/utt2dur
+# End configuration section.
+
+echo "$0 $@"  # Print the command line for logging.
+
+[ -f ./path.sh ] && . ./path.sh
+export LC_ALL=C
+help_message="Usage: $0 [options] <data-dir> [<log-dir> [<fbank-dir>]]
+ <log-dir> defaults to <data-dir>/log, <fbank-dir> to <data-dir>/data.
+Options:
+  --nj <nj>                        # number of parallel jobs ($nj)
+  --cmd <run.pl|queue.pl <opts>>   # how to run jobs ($cmd)
+  --fbank-config <config-file>     # fbank options ($fbank_config)
+  --compress <true|false>          # compress the archives ($compress)
+  --write-utt2num-frames <true|false>  # ($write_utt2num_frames)
+  --write-utt2dur <true|false>     # ($write_utt2dur)
+e.g.: $0 --nj 2 --fbank-config conf/fbank.conf data/train exp/make_fbank/train fbank"
+. utils/parse_options.sh || exit 1
+
+if [ $# -lt 1 ] || [ $# -gt 3 ]; then
+  echo "$help_message" >&2
+  exit 1
+fi
+data=$1
+logdir=${2:-$data/log}
+fbankdir=${3:-$data/data}
+set -euo pipefail
+
+name=$(basename "$data")
+for f in "$data/utt2spk" "$data/wav.scp" "$fbank_config"; do
+  if [ ! -f "$f" ]; then echo "$0: no such file $f" >&2; exit 1; fi
+done
+utils/validate_data_dir.sh --no-text --no-feats "$data" >/dev/null || exit 1
+
+mkdir -p "$logdir" "$fbankdir"
+fbankdir=$(cd "$fbankdir" && pwd)   # absolute paths in feats.scp, as Kaldi
+if [ -f "$data/feats.scp" ]; then
+  mkdir -p "$data/.backup"
+  echo "$0: moving $data/feats.scp to $data/.backup"
+  mv "$data/feats.scp" "$data/.backup/"
+fi
+
+num_utts=$(wc -l < "$data/utt2spk")
+[ "$nj" -gt "$num_utts" ] && nj=$num_utts
+utils/split_data.sh --per-utt "$data" "$nj"
+sdata=$data/split${nj}utt
+
+$cmd JOB=1:$nj "$logdir/make_fbank_${name}.JOB.log" \
+  python -m dgmm.bin.make_fbank --config "$fbank_config" --compress "$compress" \
+    --write-utt2num-frames "$fbankdir/utt2num_frames_${name}.JOB" \
+    --write-utt2dur "$fbankdir/utt2dur_${name}.JOB" \
+    "$sdata/JOB" "$fbankdir/raw_fbank_${name}.JOB.ark" "$fbankdir/raw_fbank_${name}.JOB.scp" || {
+  echo "$0: feature extraction failed for $data; the ERROR lines of the logs:" >&2
+  grep -h ERROR "$logdir"/make_fbank_"${name}".*.log >&2 || true
+  exit 1
+}
+
+# Merge only when every job succeeded; each merged file appears atomically.
+merge() {  # <out> <in-files...>
+  local out=$1; shift
+  sort -k1,1 "$@" > "$out.tmp$$" && mv "$out.tmp$$" "$out"
+}
+merge "$data/feats.scp" $(for n in $(seq "$nj"); do echo "$fbankdir/raw_fbank_${name}.$n.scp"; done)
+for f in utt2num_frames utt2dur; do
+  parts=$(for n in $(seq "$nj"); do echo "$fbankdir/${f}_${name}.$n"; done)
+  want=write_$f
+  if ${!want}; then
+    merge "$data/$f" $parts
+  fi
+  rm -f $parts
+done
+
+nf=$(wc -l < "$data/feats.scp")
+if [ "$nf" -ne "$num_utts" ]; then
+  echo "$0: only $nf of $num_utts utterances have features (see $logdir)" >&2
+  exit 1
+fi
+echo "$0: succeeded making fbank features for $name ($nf utterances)"
