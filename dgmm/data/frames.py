@@ -352,3 +352,25 @@ def iter_batches(order: torch.Tensor, batch_size: int, rank: int = 0, world_size
         n = len(chunk)
         lo, hi = n * rank // world_size, n * (rank + 1) // world_size
         yield chunk[lo:hi], n
+
+
+# ----------------------------------------------------------------------------- train/cv sets
+
+def load_train_cv(data_dir, ali_dir, cmvn_mode: str = "speaker", norm_vars: bool = False,
+                  cv_percent: float = 10, cv_by_speaker: bool = False, cv_seed: int = 777,
+                  streaming: bool = False):
+    """(train set, cv set, Cmvn) of a data dir + alignment dir, split as ``cv_split``.
+
+    Global CMVN stats come from the training utterances only. The CV set is always held in RAM; the
+    training set streams from disk when ``streaming`` (use with block shuffling).
+    """
+    utt2spk = read_utt2spk(data_dir)
+    feats = read_table(Path(data_dir) / "feats.scp")
+    utt2spk = {u: s for u, s in utt2spk.items() if u in feats}
+    tr_utts, cv_utts = cv_split(utt2spk, cv_percent, cv_by_speaker, cv_seed)
+    cmvn = Cmvn(cmvn_mode, norm_vars, data_dir, utts=tr_utts)
+    tr = (StreamingFrames if streaming else read_frames)(data_dir, ali_dir, tr_utts, cmvn)
+    cv = read_frames(data_dir, ali_dir, cv_utts, cmvn)
+    log.info("training set: %d utterances, %d frames; cv set: %d utterances, %d frames",
+             len(tr.index.utts), len(tr), len(cv.index.utts), len(cv))
+    return tr, cv, cmvn

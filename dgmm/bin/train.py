@@ -1,0 +1,128 @@
+"""Frame-level cross-entropy training of a DNN / DGMM / shallow GMM / DSGMM on imported alignments.
+
+Usage: python -m dgmm.bin.train [options] <data-dir> <ali-dir> <exp-dir>
+ e.g.: python -m dgmm.bin.train --config conf/dnn.yaml data/train exp/tri1_ali_import exp/dnn
+ Multi-process: torchrun --nproc-per-node 2 -m dgmm.bin.train ... (gloo on CPU, NCCL on GPU)
+
+The model is <exp-dir>/init.pt when it exists (e.g. from dgmm.bin.init_dgmm), else --init-model,
+else built from the config's ``model`` section (input_dim and num_states from the data). Writes
+<exp-dir>/{checkpoint.pt,metrics.tsv,training_curve.png,best.pt,final.pt,config.yaml,splice_opts,
+cmvn_opts} and log/train.log. Rerunning the same command continues a killed run from its last
+checkpoint; an existing final.pt means the stage is done (nothing to do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dgmm.cli import DgmmError, run_main, setup_logging
+from dgmm.data.frames import load_train_cv
+from dgmm.train.config import load_config, save_config
+from dgmm.train.trainer import TrainConfig, Trainer
+
+
+def _bool(s: str) -> bool:
+    if s.lower() in ("true", "1", "yes"):
+        return True
+    if s.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {s!r}")
+
+
+def get_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="train", description=__doc__.split("\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                usage="%(prog)s [options] <data-dir> <ali-dir> <exp-dir>")
+    p.add_argument("data_dir")
+    p.add_argument("ali_dir", help="imported alignments: pdf_ali.scp, num_pdfs")
+    p.add_argument("exp_dir")
+    p.add_argument("--config", help="YAML with model/data/train sections (conf/dnn.yaml)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a config entry, e.g. --set train.lr=0.01 (repeatable)")
+    p.add_argument("--init-model", help="start from this model file instead of building one")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
+    p.add_argument("--seed", type=int, help="overrides train.seed")
+    p.add_argument("--bf16", type=_bool, help="bfloat16 autocast (overrides train.bf16)")
+    p.add_argument("--resume", type=_bool, default=True,
+                   help="continue from <exp-dir>/checkpoint.pt when present (default: true)")
+    p.add_argument("--num-threads", type=int, default=0, help="torch intra-op threads (0: torch default)")
+    p.add_argument("--verbose", action="store_true")
+    return p
+
+
+def check_compatible(model, num_pdfs: int, feat_dim: int, cfg: TrainConfig, ali_dir, data_dir) -> None:
+    """Refuse (clear message) when the alignments or features do not fit the model."""
+    mc = model.config
+    if mc["num_states"] != num_pdfs:
+        raise DgmmError(f"{ali_dir}/num_pdfs is {num_pdfs} but the model has {mc['num_states']} "
+                        f"output states: alignments and model disagree")
+    ctx = cfg.left_context + 1 + cfg.right_context
+    if mc["input_dim"] != feat_dim * ctx:
+        raise DgmmError(f"{data_dir}/feats.scp has dim {feat_dim}, spliced {ctx} frames = {feat_dim * ctx}, "
+                        f"but the model's input_dim is {mc['input_dim']}: features and model disagree")
+
+
+def main(argv=None) -> int:
+    args = get_parser().parse_args(argv)
+    exp = Path(args.exp_dir)
+    (exp / "log").mkdir(parents=True, exist_ok=True)
+    from dgmm.train.distributed import init_distributed, shutdown
+    ctx = init_distributed(args.device)
+    logger = setup_logging("train", args.verbose)
+    handler = logging.FileHandler(exp / "log" / ("train.log" if ctx.is_main else f"train.{ctx.rank}.log"))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s (train) %(message)s"))
+    logging.getLogger().addHandler(handler)
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
+    if args.resume and (exp / "final.pt").exists():
+        logger.info("%s exists, skipping training (use --resume false to train again)", exp / "final.pt")
+        return 0
+
+    from dgmm.models import build_model, load_model, save_model
+    cfg = load_config(args.config, args.set)
+    if args.seed is not None:
+        cfg["train"]["seed"] = args.seed
+    if args.bf16 is not None:
+        cfg["train"]["bf16"] = args.bf16
+    tcfg = TrainConfig.from_dict(cfg["train"])
+    d = cfg["data"]
+    if d["streaming"] and tcfg.block_frames is None:
+        raise DgmmError("data.streaming needs train.block_frames (the block-shuffle buffer size)")
+    torch.manual_seed(tcfg.seed)
+    tr, cv, cmvn = load_train_cv(args.data_dir, args.ali_dir, d["cmvn_mode"], d["norm_vars"], d["cv_percent"],
+                                 d["cv_by_speaker"], d["cv_seed"], d["streaming"])
+    init = exp / "init.pt" if (exp / "init.pt").exists() else args.init_model
+    if init:
+        model = load_model(init)
+        logger.info("model from %s", init)
+    else:
+        ctx_frames = tcfg.left_context + 1 + tcfg.right_context
+        model = build_model({**cfg["model"], "input_dim": tr.feat_dim * ctx_frames, "num_states": tr.num_pdfs})
+    check_compatible(model, tr.num_pdfs, tr.feat_dim, tcfg, args.ali_dir, args.data_dir)
+    cfg["model"] = dict(model.config)
+    extra = {"splice": [tcfg.left_context, tcfg.right_context], "cmvn_mode": d["cmvn_mode"],
+             "norm_vars": d["norm_vars"]}
+    if cmvn.global_stats is not None:
+        extra["global_cmvn_stats"] = torch.from_numpy(np.asarray(cmvn.global_stats, np.float64))
+    if ctx.is_main:
+        save_config(exp / "config.yaml", cfg)
+        (exp / "splice_opts").write_text(f"--left-context={tcfg.left_context} --right-context={tcfg.right_context}\n")
+        (exp / "cmvn_opts").write_text(f"--norm-vars={str(d['norm_vars']).lower()} --cmvn-mode={d['cmvn_mode']}\n")
+        (exp / "num_pdfs").write_text(f"{tr.num_pdfs}\n")
+    logger.info("model %s: %s", model.config["type"], model.config)
+    trainer = Trainer(model, tr, cv, tcfg, exp, ctx, save_model=save_model, model_extra=extra)
+    row = trainer.run(resume=args.resume)
+    logger.info("final: epoch %s, train CE %.4f acc %.2f%%, cv CE %.4f acc %.2f%%", row.get("epoch"),
+                row.get("tr_ce") or float("nan"), row.get("tr_acc") or float("nan"), row["cv_ce"], row["cv_acc"])
+    shutdown(ctx)
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)

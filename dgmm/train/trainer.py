@@ -1,0 +1,357 @@
+"""Frame-level cross-entropy training, one code path for DNN, DGMM, shallow GMM and DSGMM.
+
+The model obeys the ``dgmm.models`` interface: ``training_loss(x [B, input_dim], y [B]) -> (loss,
+log_post [B, S])`` (the loss is a mean over the batch and may include model-specific terms such as
+the online prior's CE), ``set_variances_trainable(flag)`` for GMM-family models, and ``.config``.
+
+One epoch = one pass over the training frames in the order ``shuffle_order(seed, epoch)``; each
+global batch is split over the ranks; the rank's mean loss is weighted by its share of the global
+batch so that DDP's gradient average equals the single-process gradient of the whole batch. After
+each epoch: CV, the schedule accepts or rejects the epoch (a rejected epoch's weights are replaced
+by the best ones, as Kaldi's newbob does), metrics.tsv / curve PNG / checkpoint are written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import sys
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dgmm.data.frames import iter_batches, num_batches, shuffle_order
+from dgmm.train import checkpoint as ckpt
+from dgmm.train.distributed import DistContext, all_gather_object, all_reduce_sum, barrier
+from dgmm.train.metrics import plot_curves, write_metrics_tsv
+from dgmm.train.schedules import SCHEDULE_OPTIONS, build_schedule
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    """Training hyperparameters (the ``train:`` section of conf/dnn.yaml, conf/dgmm.yaml)."""
+    optimizer: str = "sgd"            # sgd (with momentum) or adam
+    lr: float = 0.008                 # initial learning rate (Kaldi nnet1's default)
+    momentum: float = 0.9             # sgd only
+    weight_decay: float = 0.0
+    batch_size: int = 200             # frames per rank and step (the paper's 200)
+    schedule: str = "newbob"          # newbob or warmup_decay
+    max_epochs: int = 20
+    min_epochs: int = 0               # newbob: never stop before this many epochs
+    keep_lr_epochs: int = 0           # newbob: epochs always accepted at the initial lr
+    start_halving_impr: float = 0.01  # newbob: start halving when rel. CV improvement falls below
+    end_halving_impr: float = 0.001   # newbob: stop (while halving) when it falls below
+    halving_factor: float = 0.5       # newbob
+    warmup_steps: int = 0             # warmup_decay: linear warmup steps
+    decay: float = 0.5                # warmup_decay: lr factor per epoch after warmup
+    grad_clip: float = 0.0            # max global gradient L2 norm, 0 = off
+    seed: int = 777
+    left_context: int = 20
+    right_context: int = 5
+    block_frames: int | None = None   # None: global frame shuffle; else block-shuffle buffer size
+    checkpoint_every: int = 0         # steps between mid-epoch checkpoints, 0 = only per epoch
+    report_every: int = 0             # steps between periodic metric rows, 0 = off
+    periodic_cv: bool = False         # evaluate CV at each periodic report as well
+    freeze_variances_epochs: int = 0  # GMM family: variances fixed for the first N epochs
+    freeze_hidden: bool = False       # train only the output layer (model.set_hidden_trainable)
+    bf16: bool = False                # bfloat16 autocast of forward passes
+    cv_batch_size: int = 4096
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "TrainConfig":
+        d = dict(d or {})
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"unknown training option(s): {', '.join(unknown)}")
+        return cls(**d)
+
+
+class _LossModule(nn.Module):
+    """Routes ``forward`` to ``training_loss`` so DistributedDataParallel's hooks see it."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x, y):
+        return self.model.training_loss(x, y)
+
+
+@dataclass
+class _Sums:
+    """Frame-level CE sum, correct count and frame count (float64 for exact resumption)."""
+    ce: float = 0.0
+    correct: float = 0.0
+    frames: float = 0.0
+
+    def add(self, log_post: torch.Tensor, y: torch.Tensor) -> None:
+        with torch.no_grad():
+            lp = log_post.float()
+            self.ce += float(F.nll_loss(lp, y, reduction="sum"))
+            self.correct += float((lp.argmax(-1) == y).sum())
+            self.frames += len(y)
+
+    def reduced(self, ctx: DistContext) -> "_Sums":
+        t = all_reduce_sum(torch.tensor([self.ce, self.correct, self.frames], dtype=torch.float64), ctx)
+        return _Sums(*t.tolist())
+
+    @property
+    def mean_ce(self) -> float:
+        return self.ce / max(self.frames, 1)
+
+    @property
+    def accuracy(self) -> float:
+        return 100.0 * self.correct / max(self.frames, 1)
+
+
+class Trainer:
+    """Trains ``model`` on ``train_set`` with CV on ``cv_set`` (FrameSet / StreamingFrames) in ``exp_dir``."""
+
+    def __init__(self, model: nn.Module, train_set, cv_set, cfg: TrainConfig, exp_dir: str | Path,
+                 ctx: DistContext | None = None, save_model=None, model_extra: dict | None = None):
+        self.model, self.tr, self.cv, self.cfg = model, train_set, cv_set, cfg
+        self.exp = Path(exp_dir)
+        self.ctx = ctx or DistContext()
+        self.dev = self.ctx.device
+        self.save_model = save_model
+        self.model_extra = model_extra or {}
+        self.model.to(self.dev)
+        self.opt = self._optimizer()
+        self.steps_per_epoch = num_batches(len(train_set), cfg.batch_size, self.ctx.world_size)
+        self.sched = build_schedule(cfg.schedule, cfg.lr, self.steps_per_epoch, **{
+            k: getattr(cfg, k) for k in SCHEDULE_OPTIONS[cfg.schedule]})
+        # training position and history (all in the checkpoint)
+        self.epoch, self.next_batch, self.step = 0, 0, 0
+        self.sums = _Sums()
+        self.rows: list[dict] = []
+        self.best = None  # {"model", "optimizer", "cv_ce", "epoch"}
+        self.ckpt_path = self.exp / "checkpoint.pt"
+
+    # ------------------------------------------------------------------ set-up
+    def _optimizer(self) -> torch.optim.Optimizer:
+        c = self.cfg
+        params = list(self.model.parameters())
+        if c.optimizer == "sgd":
+            return torch.optim.SGD(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+        if c.optimizer == "adam":
+            return torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay)
+        raise ValueError(f"unknown optimizer {c.optimizer!r} (sgd or adam)")
+
+    def _autocast(self):
+        if not self.cfg.bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(self.dev.type, dtype=torch.bfloat16)
+
+    def _set_trainable(self, epoch: int) -> None:
+        if hasattr(self.model, "set_variances_trainable"):
+            self.model.set_variances_trainable(epoch >= self.cfg.freeze_variances_epochs)
+        elif self.cfg.freeze_variances_epochs:
+            raise ValueError(f"{type(self.model).__name__} has no variances (freeze_variances_epochs)")
+        if self.cfg.freeze_hidden:
+            if not hasattr(self.model, "set_hidden_trainable"):
+                raise ValueError(f"{type(self.model).__name__} does not support freeze_hidden")
+            self.model.set_hidden_trainable(False)
+
+    def _wrapped(self) -> nn.Module:
+        """The loss module, in DDP when distributed (rebuilt each epoch: trainable params may change)."""
+        m = _LossModule(self.model)
+        if not self.ctx.distributed:
+            return m
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        ids = [self.dev.index] if self.dev.type == "cuda" else None
+        return DDP(m, device_ids=ids, broadcast_buffers=False)
+
+    # ------------------------------------------------------------------ evaluation
+    @torch.no_grad()
+    def evaluate(self, data) -> _Sums:
+        """CE and accuracy of the current model on all frames of ``data`` (frames split over ranks)."""
+        was_training = self.model.training
+        self.model.eval()
+        sums = _Sums()
+        order = torch.arange(len(data))
+        c = self.cfg
+        for frames, _ in iter_batches(order, c.cv_batch_size, self.ctx.rank, self.ctx.world_size):
+            x, y = data.gather(frames, c.left_context, c.right_context)
+            x, y = x.to(self.dev, non_blocking=True), y.to(self.dev, non_blocking=True)
+            with self._autocast():
+                sums.add(self.model(x), y)
+        self.model.train(was_training)
+        return sums.reduced(self.ctx)
+
+    # ------------------------------------------------------------------ checkpoints
+    def _state(self) -> dict:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "schedule": self.sched.state_dict(),
+            "best": self.best,
+            "rng": all_gather_object(ckpt.rng_state(), self.ctx),
+            "position": {"epoch": self.epoch, "next_batch": self.next_batch, "step": self.step,
+                         "sums": [self.sums.ce, self.sums.correct, self.sums.frames]},
+            "rows": self.rows,
+            "world_size": self.ctx.world_size,
+            "train_frames": len(self.tr),
+        }
+
+    def save_checkpoint(self) -> None:
+        state = self._state()  # collective (RNG gather): every rank calls it
+        if self.ctx.is_main:
+            ckpt.save_checkpoint(self.ckpt_path, state)
+        barrier(self.ctx)
+
+    def _restore(self, state: dict) -> None:
+        if state["world_size"] != self.ctx.world_size or state["train_frames"] != len(self.tr):
+            raise ValueError(
+                f"{self.ckpt_path}: written by a run with {state['world_size']} ranks and "
+                f"{state['train_frames']} training frames, this run has {self.ctx.world_size} and "
+                f"{len(self.tr)}; remove it (or use --resume false) to start over")
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["optimizer"])
+        self.sched.load_state_dict(state["schedule"])
+        self.best = state["best"]
+        pos = state["position"]
+        self.epoch, self.next_batch, self.step = pos["epoch"], pos["next_batch"], pos["step"]
+        self.sums = _Sums(*pos["sums"])
+        self.rows = state["rows"]
+        ckpt.set_rng_state(state["rng"][self.ctx.rank])
+
+    # ------------------------------------------------------------------ main loop
+    def run(self, resume: bool = True) -> dict:
+        """Train until the schedule stops; returns the final epoch's metrics row."""
+        c = self.cfg
+        torch.manual_seed(c.seed + self.ctx.rank)
+        state = ckpt.load_checkpoint(self.ckpt_path) if resume else None
+        if state is not None:
+            self._restore(state)
+            log.info("resuming from %s: epoch %d, batch %d of %d", self.ckpt_path, self.epoch + 1,
+                     self.next_batch, self.steps_per_epoch)
+        else:
+            cv = self.evaluate(self.cv)
+            self.sched.start(cv.mean_ce)
+            self.best = {"model": self._cpu_state(), "optimizer": copy.deepcopy(self.opt.state_dict()),
+                         "cv_ce": cv.mean_ce, "epoch": 0}
+            self._report({"kind": "initial", "epoch": 0, "step": 0, "frames": 0,
+                          "cv_ce": cv.mean_ce, "cv_acc": cv.accuracy})
+            log.info("CROSSVAL PRERUN AVG.LOSS %.4f (frame accuracy %.2f%%)", cv.mean_ce, cv.accuracy)
+            self.save_checkpoint()
+        while not self.sched.done:
+            self._train_epoch()
+        return self._finish()
+
+    def _cpu_state(self) -> dict:
+        return {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+
+    def _train_epoch(self) -> None:
+        c, ctx = self.cfg, self.ctx
+        self._set_trainable(self.epoch)
+        net = self._wrapped()
+        net.train()
+        if hasattr(self.tr, "set_epoch"):
+            self.tr.set_epoch(self.epoch, c.seed, c.block_frames)
+        order = shuffle_order(self.tr.index, self.epoch, c.seed, c.block_frames)
+        lr = self.sched.lr(self.step)
+        bar = self._progress()
+        t0, n0 = time.time(), self.sums.frames
+        for frames, n_global in iter_batches(order, c.batch_size, ctx.rank, ctx.world_size, self.next_batch):
+            lr = self.sched.lr(self.step)
+            for g in self.opt.param_groups:
+                g["lr"] = lr
+            x, y = self.tr.gather(frames, c.left_context, c.right_context)
+            x, y = x.to(self.dev, non_blocking=True), y.to(self.dev, non_blocking=True)
+            with self._autocast():
+                loss, log_post = net(x, y)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"epoch {self.epoch + 1} step {self.step}: loss is {float(loss)}")
+            self.opt.zero_grad(set_to_none=True)
+            # rank's mean weighted by its share: DDP's average = gradient of the global batch mean
+            (loss * (len(frames) * ctx.world_size / n_global)).backward()
+            if c.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
+            self.opt.step()
+            self.sums.add(log_post, y)
+            self.step += 1
+            self.next_batch += 1
+            if bar is not None:
+                bar.update(len(frames))
+            if c.report_every and self.next_batch % c.report_every == 0:
+                self._periodic(lr)
+            if c.checkpoint_every and self.next_batch % c.checkpoint_every == 0 \
+                    and self.next_batch < self.steps_per_epoch:
+                self.save_checkpoint()
+        if bar is not None:
+            bar.close()
+        elapsed = max(time.time() - t0, 1e-9)
+        tr = self.sums.reduced(ctx)
+        cv = self.evaluate(self.cv)
+        accepted = self.sched.end_epoch(cv.mean_ce)
+        self.epoch += 1
+        if accepted:
+            if self.best is None or cv.mean_ce < self.best["cv_ce"] or c.schedule == "newbob":
+                self.best = {"model": self._cpu_state(), "optimizer": copy.deepcopy(self.opt.state_dict()),
+                             "cv_ce": cv.mean_ce, "epoch": self.epoch}
+                self._export("best.pt")
+        else:
+            self.model.load_state_dict(self.best["model"])
+            self.opt.load_state_dict(copy.deepcopy(self.best["optimizer"]))  # no aliasing of best
+        status = "accepted" if accepted else "rejected"
+        log.info("ITERATION %02d: TRAIN AVG.LOSS %.4f (acc %.2f%%), (lrate %.6g), CROSSVAL AVG.LOSS %.4f "
+                 "(acc %.2f%%), nnet %s; %.0f frames/s", self.epoch, tr.mean_ce, tr.accuracy, lr,
+                 cv.mean_ce, cv.accuracy, status, (self.sums.frames - n0) * ctx.world_size / elapsed)
+        self._report({"kind": "epoch", "epoch": self.epoch, "step": self.step, "frames": int(tr.frames),
+                      "lr": lr, "tr_ce": tr.mean_ce, "tr_acc": tr.accuracy, "cv_ce": cv.mean_ce,
+                      "cv_acc": cv.accuracy, "status": status})
+        self.next_batch, self.sums = 0, _Sums()
+        self.save_checkpoint()
+
+    def _periodic(self, lr: float) -> None:
+        tr = self.sums.reduced(self.ctx)
+        row = {"kind": "periodic", "epoch": self.epoch + 1, "step": self.step, "frames": int(tr.frames),
+               "lr": lr, "tr_ce": tr.mean_ce, "tr_acc": tr.accuracy,
+               "epoch_pos": self.epoch + self.next_batch / self.steps_per_epoch}
+        if self.cfg.periodic_cv:
+            cv = self.evaluate(self.cv)
+            row.update(cv_ce=cv.mean_ce, cv_acc=cv.accuracy)
+        log.info("epoch %d step %d: train CE %.4f acc %.2f%%%s", self.epoch + 1, self.step, tr.mean_ce,
+                 tr.accuracy, f", cv CE {row['cv_ce']:.4f} acc {row['cv_acc']:.2f}%" if "cv_ce" in row else "")
+        self._report(row)
+
+    def _report(self, row: dict) -> None:
+        self.rows.append(row)
+        if self.ctx.is_main:
+            write_metrics_tsv(self.exp / "metrics.tsv", self.rows)
+            if row["kind"] != "periodic":
+                plot_curves(self.exp / "training_curve.png", self.rows, title=str(self.exp))
+
+    def _progress(self):
+        """tqdm bar with frames/s and ETA, only on an interactive terminal of rank 0."""
+        if not (self.ctx.is_main and sys.stderr.isatty()):
+            return None
+        from tqdm import tqdm
+        per_rank = self.cfg.batch_size * self.ctx.world_size
+        done = min(self.next_batch * per_rank, len(self.tr))
+        return tqdm(total=len(self.tr), initial=done, unit="fr", unit_scale=True, dynamic_ncols=True,
+                    desc=f"epoch {self.epoch + 1}", leave=False)
+
+    def _export(self, name: str) -> None:
+        if self.ctx.is_main and self.save_model is not None:
+            self.save_model(self.exp / name, self.model, {**self.model_extra, "epoch": self.epoch})
+
+    def _finish(self) -> dict:
+        """final.pt = the model training ended with (for newbob: the best accepted one); best.pt = best CV."""
+        if self.ctx.is_main and self.save_model is not None:
+            self.save_model(self.exp / "final.pt", self.model, {**self.model_extra, "epoch": self.epoch})
+            final_state = self._cpu_state()
+            self.model.load_state_dict(self.best["model"])
+            self.save_model(self.exp / "best.pt", self.model, {**self.model_extra, "epoch": self.best["epoch"]})
+            self.model.load_state_dict(final_state)
+        barrier(self.ctx)
+        epochs = [r for r in self.rows if r["kind"] == "epoch"]
+        return epochs[-1] if epochs else self.rows[-1]
