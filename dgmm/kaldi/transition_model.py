@@ -17,6 +17,7 @@ Format variants handled:
 from __future__ import annotations
 
 import os
+import struct
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,5 +127,8 @@ def read_transition_model(path: str | os.PathLike) -> TransitionModel:
     if not (head.startswith(b"\0B<TransitionModel>") or head.lstrip().startswith(b"<TransitionModel>")):
         raise ValueError(f"{path}: not a Kaldi model file: it does not start with <TransitionModel> "
                          f"(starts {head[:30]!r})")
-    parts = gmm_model.read_transition_model(path)
+    try:
+        parts = gmm_model.read_transition_model(path)
+    except (struct.error, IndexError) as e:   # the parser runs off the end of a truncated file
+        raise ValueError(f"{path}: truncated or corrupt model file ({e})") from None
     return TransitionModel.from_parts(parts.topo, parts.tuples, parts.log_probs, name=str(path))
