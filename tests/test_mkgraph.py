@@ -112,3 +112,17 @@ def test_self_loops_reorder_splits_states_entered_by_two_transition_states():
         assert [tt.tstate_of_tid[e] for e in entering] == [tt.tstate_of_tid[x]]
         out = [cc for ss, dd, cc in zip(s, d, c) if ss == a and dd != a]
         assert out == [pytest.approx(-0.1 * tt.non_self_loop_log_prob(int(tt.tstate_of_tid[x])))]
+
+
+def test_command_line_tools_fsdd_tri1(tmp_path):
+    """dict -> prepare_lang -> format_lm --grammar isolated -> mkgraph, through the tools' main()."""
+    from dgmm.bin import format_lm, mkgraph as mkgraph_tool, prepare_lang as prepare_lang_tool
+
+    ref = shared_path("kaldi_ref", "fsdd")
+    shutil.copytree(ref / "data" / "local" / "dict", tmp_path / "dict")
+    assert prepare_lang_tool.main([str(tmp_path / "dict"), "<UNK>", str(tmp_path / "tmp"), str(tmp_path / "lang")]) == 0
+    assert format_lm.main(["--grammar", "isolated", str(tmp_path / "lang"), str(tmp_path / "lang_test")]) == 0
+    assert format_lm.grammar_words(tmp_path / "lang") == "eight five four nine one seven six three two zero".split()
+    assert mkgraph_tool.main([str(tmp_path / "lang_test"), str(ref / "exp" / "tri1"), str(tmp_path / "graph")]) == 0
+    _check_decodes(tmp_path / "graph", ref / "exp" / "tri1" / "graph", ref / "exp" / "tri1",
+                   ref / "golden_decode_tri1", 50)
