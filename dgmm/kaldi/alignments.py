@@ -19,6 +19,7 @@ import gzip
 import re
 import subprocess
 import sys
+import warnings
 import zlib
 from typing import Iterator
 
@@ -79,9 +80,14 @@ def _parse_object(data: bytes, pos: int, name: str, key: str) -> tuple[np.ndarra
     nl = data.find(b"\n", pos)
     end = len(data) if nl < 0 else nl
     try:
-        vec = np.array(data[pos:end].split(), dtype=np.int32)
-    except (ValueError, OverflowError):
+        with warnings.catch_warnings():   # numpy only warns when it stops at a non-number
+            warnings.simplefilter("error")
+            vec = np.fromstring(data[pos:end], dtype=np.int64, sep=" ")
+    except (ValueError, OverflowError, DeprecationWarning):
         raise ValueError(f"{name}: entry {key!r}: not a line of integers") from None
+    if len(vec) and (vec.min() < -2**31 or vec.max() >= 2**31):
+        raise ValueError(f"{name}: entry {key!r}: value outside the int32 range")
+    vec = vec.astype(np.int32)
     return vec, end + 1
 
 
