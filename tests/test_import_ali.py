@@ -148,7 +148,8 @@ def test_rspecifier_and_pdf_ali_inputs(kaldi_ref, yesno, tmp_path):
 
 
 def _write_gz_text_ark(path: Path, table: dict[str, np.ndarray]) -> None:
-    path.write_bytes(gzip.compress("".join(f"{k} {' '.join(map(str, v))}\n" for k, v in table.items()).encode()))
+    text = "".join(f"{k} {' '.join(map(str, v))}\n" for k, v in table.items())
+    path.write_bytes(gzip.compress(text.encode()))
 
 
 def _split_two_jobs(ali: Path) -> list[str]:
@@ -172,7 +173,8 @@ def test_transition_id_beyond_model_in_second_job(yesno, tmp_path):
     (ali / "ali.2.gz").unlink()
     _write_gz_text_ark(ali / "ali.2.gz", table)
     dest = tmp_path / "out"
-    with pytest.raises(DgmmError, match=rf"ali.2.gz: utterance {job2[3]} has transition-id 31, outside 1..30"):
+    want = rf"ali.2.gz: utterance {job2[3]} has transition-id 31, outside 1..30"
+    with pytest.raises(DgmmError, match=want):
         import_alignments(ali, data, dest)
     assert leftovers(dest) == []   # job 1 was converted, but nothing of it may stay
 
@@ -261,7 +263,8 @@ def test_missing_utterances_and_duplicates_are_reported(yesno, tmp_path):
     shutil.copy(ali / "ali.1.gz", ali / "ali.2.gz")
     (ali / "num_jobs").unlink()
     (ali / "num_jobs").write_text("2\n")
-    with pytest.raises(DgmmError, match=rf"utterance {utts[0]} appears twice: in .*ali.1.gz and in .*ali.2.gz"):
+    want = rf"utterance {utts[0]} appears twice: in .*ali.1.gz and in .*ali.2.gz"
+    with pytest.raises(DgmmError, match=want):
         import_alignments(ali, data, tmp_path / "out2")
 
 

@@ -36,7 +36,8 @@ def test_binary_and_text_models_give_identical_maps(kaldi_ref, exp):
 def _khg_maps(tm):
     n = tm.num_transition_ids
     tids = range(1, n + 1)
-    return (np.array(tm.transition_id_to_pdf_array())[1:], np.array([tm.transition_id_to_phone(t) for t in tids]),
+    return (np.array(tm.transition_id_to_pdf_array())[1:],
+            np.array([tm.transition_id_to_phone(t) for t in tids]),
             np.array([tm.is_self_loop(t) for t in tids]), np.array([tm.is_final(t) for t in tids]))
 
 

@@ -217,7 +217,8 @@ def write_report(path: Path, s: ImportSummary, ali_dir: Path, data_dir: Path, to
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="import_ali", description=__doc__.split("\n\n")[0],
-        epilog="e.g.: python -m dgmm.bin.import_ali --lang data/lang exp/tri3_ali data/train exp/tri3_ali_dgmm")
+        epilog="e.g.: python -m dgmm.bin.import_ali --lang data/lang exp/tri3_ali data/train "
+               "exp/tri3_ali_dgmm")
     p.add_argument("ali_dir", help="Kaldi alignment dir (ali.*.gz, final.mdl, tree, num_jobs)")
     p.add_argument("data_dir", help="data dir whose utt2num_frames the alignments must match")
     p.add_argument("dest_dir", help="output dir")

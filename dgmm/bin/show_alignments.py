@@ -3,7 +3,8 @@
 For each utterance: a line with the transition-ids grouped per phone (``[ 4 1 1 16 ]``), a line with the
 phone symbols aligned under their groups, and an empty line.
 
-    python -m dgmm.bin.show_alignments data/lang/phones.txt exp/mono/final.mdl "ark:gunzip -c exp/mono/ali.1.gz|"
+    python -m dgmm.bin.show_alignments data/lang/phones.txt exp/mono/final.mdl \
+        "ark:gunzip -c exp/mono/ali.1.gz|"
 """
 
 from __future__ import annotations
