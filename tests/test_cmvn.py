@@ -105,3 +105,16 @@ def test_compute_cmvn_stats_tool_round_trip(tmp_path, mode):
     per_utt = load_cmvn_for_utts(d)
     assert set(per_utt) == {"a1", "a2", "b1"} and per_utt["a1"] is per_utt["a2"]
     np.testing.assert_array_equal(per_utt["b1"], stored["b"])
+
+
+@pytest.mark.parametrize("flag", ["", "--fake", "--global=true"])
+def test_compute_cmvn_stats_sh(tmp_path, flag):
+    d, feats, _ = _data_dir(tmp_path, {"a1": "a", "b1": "b"})
+    r = subprocess.run(["bash", "-c", f". {REPO}/path.sh && {REPO}/steps/compute_cmvn_stats.sh {flag} "
+                        f"{d} {tmp_path}/log {tmp_path}/cmvn"], cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    stored = kaldiio.load_scp(str(d / "cmvn.scp"))
+    assert sorted(stored) == ["a", "b"]
+    counts = {s: stored[s][0, -1] for s in stored}
+    assert counts == ({"a": 1, "b": 1} if flag == "--fake" else {"a": 21, "b": 21} if flag else {"a": 10, "b": 11})
+    assert "compute_cmvn_stats" in (tmp_path / "log" / "cmvn_data.log").read_text()

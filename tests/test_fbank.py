@@ -130,3 +130,19 @@ def test_options_change_the_output(ref):
     cfg = FbankConfig.from_options(KALDI_OPTS + ["--snip-edges=false", "--use-energy=true", "--num-mel-bins=23"])
     f = compute_fbank(x, cfg)
     assert f.shape == ((len(x) + 40) // 80, 24)
+
+
+def test_make_fbank_with_segments(ref, tmp_path):
+    """Two segments of one recording: features equal those of the cut samples (Kaldi sample indices)."""
+    yesno, wavs, _ = ref
+    u1 = sorted(wavs)[0]
+    d = _data_dir(tmp_path, {"rec": str(yesno / wavs[u1])})
+    (d / "segments").write_text("seg1 rec 0.5 2.25\nseg2 rec 3 -1\n")
+    (d / "utt2spk").write_text("seg1 s\nseg2 s\n")
+    r = _make_fbank(tmp_path, d, "--compress", "false")
+    assert r.returncode == 0, r.stderr
+    x, _ = read_wav_entry(str(yesno / wavs[u1]), u1)
+    cfg = FbankConfig.from_options(KALDI_OPTS)
+    got = kaldiio.load_scp(str(tmp_path / "f.scp"))
+    np.testing.assert_array_equal(got["seg1"], compute_fbank(x[4000:18000], cfg))
+    np.testing.assert_array_equal(got["seg2"], compute_fbank(x[24000:], cfg))

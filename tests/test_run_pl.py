@@ -54,5 +54,7 @@ def test_max_jobs_run_serialises(tmp_path):
 
 def test_usage_errors(tmp_path):
     assert run(tmp_path, "JOB=3:1", "log/a.JOB.log", "true").returncode == 1
+    shared = run(tmp_path, "JOB=1:2", "log/one.log", "true")
+    assert shared.returncode == 1 and "put JOB in its name" in shared.stderr
     r = run(tmp_path, "log/only.log")
     assert r.returncode == 1 and "Usage" in r.stderr

@@ -48,6 +48,9 @@ if [ $# -lt 2 ]; then
   echo "$0: no log file and command given" >&2; printf '%s\n' "$usage" >&2; exit 1
 fi
 logfile=$1; shift
+if [ -n "$jobvar" ] && [ "$first" -ne "$last" ] && ! [[ "$logfile" =~ (^|[^A-Za-z0-9_])$jobvar([^A-Za-z0-9_]|$) ]]; then
+  echo "$0: $last jobs would share one log file $logfile: put $jobvar in its name" >&2; exit 1
+fi
 
 cmd=""
 for a in "$@"; do
