@@ -9,7 +9,7 @@
 # Begin configuration section.
 cmd=utils/run.pl      # job runner
 length_tolerance=0   # trim/edge-pad alignments differing from utt2num_frames by up to N frames
-pdf_ali=false        # true: the alignments hold pdf-ids (ali-to-pdf output), not transition-ids
+pdf_ali=false        # true: the --ali alignments hold pdf-ids (ali-to-pdf output), not transition-ids
 lang=                # lang dir for phones.txt when <kaldi-ali-dir> has none
 ali=                 # rspecifier to read instead of <kaldi-ali-dir>/ali.*.gz
 # End configuration section.

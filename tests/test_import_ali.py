@@ -140,6 +140,8 @@ def test_rspecifier_and_pdf_ali_inputs(kaldi_ref, yesno, tmp_path):
     got = load_scp(dest / "pdf_ali.scp")
     assert all(np.array_equal(got[u], pdf_ref[u]) for u in pdf_ref)
     assert not (dest / "phone_ali.scp").exists()
+    with pytest.raises(DgmmError, match="--pdf-ali needs --ali"):
+        import_alignments(ali, data, tmp_path / "pdf1", pdf_ali=True)
     # pdf-ids beyond the model are caught in this mode too
     bad = tmp_path / "bad_pdf.txt"
     bad.write_text("0_0_0_0_1_1_1_1 0 11\n")

@@ -120,6 +120,9 @@ def import_alignments(ali_dir: str | os.PathLike, data_dir: str | os.PathLike, d
             raise DgmmError(f"expected file {f} to exist")
     if dest.exists() and dest.resolve() == ali_dir.resolve():
         raise DgmmError(f"<dest-dir> must differ from <kaldi-ali-dir> ({dest})")
+    if pdf_ali and not ali_rspecifier:   # ali.*.gz hold transition-ids; never guess
+        raise DgmmError("--pdf-ali needs --ali <rspecifier> naming the pdf alignments "
+                        f"({ali_dir}/ali.*.gz hold transition-ids)")
     if length_tolerance < 0:
         raise DgmmError(f"--length-tolerance must be >= 0, got {length_tolerance}")
 
