@@ -128,3 +128,22 @@ def test_pdf_count_mismatch_with_final_mdl_is_refused(tmp_path):
     (exp / "final.mdl").write_bytes(other.read_bytes())
     res = run(["bash", "steps/make_loglikes.sh", "--nj", "1", str(data), str(exp), str(exp / "decode")])
     assert res.returncode != 0 and "pdfs" in res.stdout + res.stderr
+
+
+def test_decode_sh_makes_the_archive_then_decodes(tmp_path):
+    """steps/decode.sh without loglikes.scp: make_loglikes from <decode-dir>/.. then decode and score."""
+    golden = shared_path("kaldi_ref", "yesno/golden_decode")
+    data, feats = make_data(tmp_path, lengths=(30, 25))
+    (data / "text").write_text("".join(f"{u} YES NO\n" for u in feats))
+    exp, _, _ = model_dir(tmp_path, {"type": "dgmm", "hidden_layers": 1})
+    (exp / "graph").mkdir()
+    for f in ("HCLG.fst", "words.txt"):
+        (exp / "graph" / f).write_bytes((golden / f).read_bytes())
+    res = run(["bash", "steps/decode.sh", "--nj", "2", "--min-lmwt", "9", "--max-lmwt", "10",
+               "--word-ins-penalty", "0.0", str(exp / "graph"), str(data), str(exp / "decode")])
+    assert res.returncode == 0, res.stdout + res.stderr
+    d = exp / "decode"
+    assert sorted(kaldiio.load_scp(str(d / "loglikes.scp")).keys()) == sorted(feats)
+    hyps = [line.split()[0] for j in (1, 2) for line in open(d / f"hyp.{j}.int")]
+    assert sorted(hyps) == sorted(feats)
+    assert (d / "scoring_kaldi" / "best_wer").read_text().startswith("%WER ")

@@ -95,3 +95,16 @@ def test_score_dir_reproduces_kaldi_scoring_and_dev_choice(tmp_path):
     line = (tmp_path / "mono/scoring_kaldi/best_wer").read_text()
     assert line.startswith(res["14_0.0"].wer_line()) and line.rstrip().endswith("wer_14_0.0")
     assert (tmp_path / "mono/scoring_kaldi/best_wer_tuned_on_self").read_text().rstrip().endswith("wer_17_0.0")
+
+
+def test_best_wer_sh_picks_kaldis_line():
+    import subprocess
+
+    from tests.conftest import REPO
+    for sysdir in ("fsdd/exp/mono/decode_test", "fsdd/exp/tri1/decode_test", ML_DEV):
+        d = shared_path("kaldi_ref", sysdir)
+        lines = "".join(f"{f}:{line}" for f in sorted(d.glob("wer_*_*")) for line in open(f) if "WER" in line)
+        out = subprocess.run(["bash", str(REPO / "utils/best_wer.sh")], input=lines, capture_output=True,
+                             text=True, check=True).stdout.split()
+        kaldi = (d / "scoring_kaldi/best_wer").read_text().split()
+        assert out[:-1] == kaldi[:-1] and Path(out[-1]).name == Path(kaldi[-1]).name

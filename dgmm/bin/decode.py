@@ -21,6 +21,7 @@ import kaldiio
 
 from dgmm.cli import DgmmError, run_main, setup_logging
 from dgmm.decode.decoder import DecoderConfig, MappedDecoder
+from dgmm.decode.features import job_utterances
 from dgmm.decode.fst_io import read_fst
 from dgmm.fileutil import atomic_open
 from dgmm.kaldi.transition_model import read_transition_model
@@ -50,7 +51,7 @@ def parse_lmwt_range(spec: str) -> list[int]:
 
 
 def job_items(rspec: str, nj: int, job: int):
-    """The ``job``-th (1-based) of ``nj`` contiguous chunks of the utterances of an scp/ark (Kaldi
+    """(utt, matrix) of the ``job``-th (1-based) of ``nj`` contiguous chunks of an scp/ark (Kaldi
     ``split_scp.pl`` order). Accepts ``scp:file``, ``ark:file`` or a bare ``*.scp``/``*.ark`` path."""
     kind, _, path = rspec.partition(":") if rspec.split(":", 1)[0] in ("scp", "ark") else ("", "", rspec)
     kind = kind or ("scp" if path.endswith(".scp") else "ark")
@@ -58,15 +59,9 @@ def job_items(rspec: str, nj: int, job: int):
         raise FileNotFoundError(f"no such log-likelihood {kind}: {path}")
     if kind == "scp":
         table = kaldiio.load_scp(path)
-        keys = list(table.keys())
-        items = ((k, table[k]) for k in keys)
-    else:
-        keys = [k for k, _ in kaldiio.load_ark(path)]  # cheap enough for one pass of keys
-        items = kaldiio.load_ark(path)
-    n = len(keys)
-    lo, hi = (job - 1) * n // nj, job * n // nj
-    wanted = set(keys[lo:hi])
-    return [k for k in keys[lo:hi]], ((k, m) for k, m in items if k in wanted)
+        return ((k, table[k]) for k in job_utterances(list(table.keys()), nj, job))
+    wanted = set(job_utterances([k for k, _ in kaldiio.load_ark(path)], nj, job))
+    return ((k, m) for k, m in kaldiio.load_ark(path) if k in wanted)
 
 
 def write_int_lines(path: Path, rows: list[tuple[str, list[int]]]) -> None:
@@ -117,7 +112,7 @@ def main(argv=None) -> int:
     out = Path(a.out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
-    _, items = job_items(a.loglikes, a.nj, a.job)
+    items = job_items(a.loglikes, a.nj, a.job)
     hyps, alis = [], []
     onebest: dict[tuple[int, str], list] = {(l, w): [] for l in lmwts for w in wips}
     n_done = n_fail = frames = 0
