@@ -111,7 +111,7 @@ def test_self_loops_reorder_splits_states_entered_by_two_transition_states():
         entering = [ii for ss, dd, ii in zip(s, d, i) if dd == a and ss != a]
         assert [tt.tstate_of_tid[e] for e in entering] == [tt.tstate_of_tid[x]]
         out = [cc for ss, dd, cc in zip(s, d, c) if ss == a and dd != a]
-        assert out == [pytest.approx(-0.1 * tt.non_self_loop_log_prob(int(tt.tstate_of_tid[x])))]
+        assert out == [pytest.approx(-0.1 * tt.non_self_loop_log_probs[tt.tstate_of_tid[x]])]
 
 
 def test_command_line_tools_fsdd_tri1(tmp_path):

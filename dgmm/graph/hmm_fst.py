@@ -82,9 +82,11 @@ class TransitionTable:
         lp = float(self.log_probs[tid])
         return lp if loop == 0 else lp - math.log1p(-math.exp(float(self.log_probs[loop])))
 
-    def non_self_loop_log_prob(self, tstate: int) -> float:
-        loop = self.self_loop_tid[tstate]
-        return 0.0 if loop == 0 else math.log1p(-math.exp(float(self.log_probs[loop])))
+    @property
+    def non_self_loop_log_probs(self) -> np.ndarray:
+        """log(1 - p_self_loop) per transition-state [num_tstates+1] (0 without a self-loop)."""
+        p_loop = np.where(self.self_loop_tid > 0, np.exp(self.log_probs[self.self_loop_tid]), 0.0)
+        return np.log1p(-p_loop)
 
 
 def _hmm_arcs(window: Sequence[int], tree: ContextDependency, tt: TransitionTable, transition_scale: float):
@@ -176,48 +178,43 @@ def add_self_loops(src: np.ndarray, dst: np.ndarray, ilabel: np.ndarray, olabel:
     Returns the new (src, dst, ilabel, olabel, cost, finals) arrays; the start state is unchanged.
     """
     tt = TransitionTable(tm)
+    src, dst, ilabel, olabel = (np.asarray(x, np.int64) for x in (src, dst, ilabel, olabel))
+    cost, finals = np.asarray(cost, np.float64), np.asarray(finals, np.float64)
     n = len(finals)
     if ilabel.size and (ilabel.max() > tt.num_tids or ilabel.min() < 0):
         raise ValueError(f"input label {int(ilabel.max())} is not a transition-id (disambiguation symbols left?)")
-    cls = tt.tstate_of_tid[ilabel]                       # class of each arc's input: transition-state, 0 = eps
-    # MakePrecedingInputSymbolsSameClass: split states entered with more than one class
-    seen_cls: dict[int, int] = {start: 0}
-    bad = set()
-    for d, c in zip(dst.tolist(), cls.tolist()):
-        prev = seen_cls.setdefault(d, c)
-        if prev != c:
-            bad.add(d)
-    new_src, new_dst = list(src.tolist()), list(dst.tolist())
-    new_il, new_ol, new_cost = list(ilabel.tolist()), list(olabel.tolist()), list(cost.tolist())
-    finals = list(finals.tolist())
-    state_in = [seen_cls.get(s, -1) for s in range(n)]
-    if bad:
-        dummy: dict[tuple[int, int], int] = {}
-        for i in np.flatnonzero(np.isin(dst, list(bad))).tolist():
-            k = (new_dst[i], int(cls[i]))
-            if k not in dummy:
-                dummy[k] = len(finals)
-                finals.append(math.inf)
-                state_in.append(k[1])
-                new_src.append(dummy[k]); new_dst.append(k[0])
-                new_il.append(0); new_ol.append(0); new_cost.append(0.0)
-            new_dst[i] = dummy[k]
-        for s in bad:
-            state_in[s] = 0
-    # forward probability on everything leaving a state entered by transition-state t, and t's self-loop
-    state_in = np.asarray(state_in, np.int64)
-    fwd = np.zeros(len(state_in))
-    emitting = np.flatnonzero(state_in > 0)
-    fwd[emitting] = [-tt.non_self_loop_log_prob(int(t)) * self_loop_scale for t in state_in[emitting]]
-    new_src = np.asarray(new_src, np.int64)
-    new_cost = np.asarray(new_cost, np.float64) + fwd[new_src]
-    finals = np.asarray(finals, np.float64) + fwd
-    loops = tt.self_loop_tid[state_in[emitting]]
-    has = loops > 0
-    ls = emitting[has]
-    lt = loops[has]
-    loop_cost = -tt.log_probs[lt] * self_loop_scale
-    return (np.concatenate([new_src, ls]), np.concatenate([np.asarray(new_dst, np.int64), ls]),
-            np.concatenate([np.asarray(new_il, np.int64), lt]), np.concatenate([np.asarray(new_ol, np.int64),
-                                                                                 np.zeros(len(ls), np.int64)]),
-            np.concatenate([new_cost, loop_cost]), finals)
+    cls = tt.tstate_of_tid[ilabel].astype(np.int64)      # class of an arc's input: transition-state, 0 = eps
+    # MakePrecedingInputSymbolsSameClass: the start state counts as entered by epsilon; a state entered
+    # with two classes is "bad" and gets one dummy state per class in front (dummy -eps-> bad state).
+    cmin = np.full(n, np.iinfo(np.int64).max)
+    cmax = np.full(n, -1, np.int64)
+    np.minimum.at(cmin, dst, cls)
+    np.maximum.at(cmax, dst, cls)
+    cmin[start], cmax[start] = min(cmin[start], 0), max(cmax[start], 0)
+    bad = (cmax >= 0) & (cmin != cmax)
+    state_in = cmax.copy()                                # -1 = nothing enters
+    state_in[bad] = 0
+    into_bad = np.flatnonzero(bad[dst])
+    if into_bad.size:
+        keys, inverse = np.unique(np.stack([dst[into_bad], cls[into_bad]], 1), axis=0, return_inverse=True)
+        dummies = n + np.arange(len(keys))
+        dst = dst.copy()
+        dst[into_bad] = dummies[inverse.ravel()]
+        src = np.concatenate([src, dummies])
+        dst = np.concatenate([dst, keys[:, 0]])
+        ilabel = np.concatenate([ilabel, np.zeros(len(keys), np.int64)])
+        olabel = np.concatenate([olabel, np.zeros(len(keys), np.int64)])
+        cost = np.concatenate([cost, np.zeros(len(keys))])
+        finals = np.concatenate([finals, np.full(len(keys), np.inf)])
+        state_in = np.concatenate([state_in, keys[:, 1]])
+    # a state entered by transition-state t: its self-loop, and -log(1 - p_loop) on all that leaves it
+    t = np.maximum(state_in, 0)
+    fwd = np.where(state_in > 0, -tt.non_self_loop_log_probs[t] * self_loop_scale, 0.0)
+    cost = cost + fwd[src]
+    finals = finals + fwd
+    loop_tid = np.where(state_in > 0, tt.self_loop_tid[t], 0)
+    ls = np.flatnonzero(loop_tid)
+    lt = loop_tid[ls]
+    return (np.concatenate([src, ls]), np.concatenate([dst, ls]), np.concatenate([ilabel, lt]),
+            np.concatenate([olabel, np.zeros(len(ls), np.int64)]),
+            np.concatenate([cost, -tt.log_probs[lt] * self_loop_scale]), finals)

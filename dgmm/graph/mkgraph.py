@@ -45,7 +45,7 @@ GRAPH_PHONE_FILES = ("word_boundary.txt", "word_boundary.int", "align_lexicon.tx
 def fst_to_arrays(fst) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(start, finals [S] float64 (inf = not final), src, dst, ilabel, olabel, cost [A]) of a kaldifst FST."""
     with tempfile.TemporaryDirectory(prefix="dgmm_graph") as d:
-        fst.write(os.path.join(d, "x.fst"))
+        kaldifst.StdConstFst(fst).write(os.path.join(d, "x.fst"))  # const: one block of arcs, fast to parse
         a = _parse(Path(d, "x.fst").read_bytes(), "fst")
     src = np.repeat(np.arange(len(a.finals)), a.narcs)
     return (a.start, a.finals.astype(np.float64), src, a.arcs[:, 3].astype(np.int64), a.arcs[:, 0].astype(np.int64),
@@ -72,6 +72,12 @@ def _read_ints(path: Path) -> list[int]:
     return [int(x) for x in path.read_text().split()]
 
 
+def _real_phones(path: Path) -> list[str]:
+    """phones.txt lines without the disambiguation symbols, which may differ between compatible lang dirs
+    (as Kaldi's utils/lang/check_phones_compatible.sh)."""
+    return [line for line in path.read_text().splitlines() if not line.startswith("#")]
+
+
 def _check_nonempty(fst, what: str) -> None:
     if fst.num_states == 0:
         raise ValueError(f"{what} is empty (do the lang dir's G.fst and L_disambig.fst share words.txt?)")
@@ -91,7 +97,7 @@ def make_hclg(lang_dir: str | os.PathLike, model_dir: str | os.PathLike, transit
               lang / "phones" / "disambig.int", mdl / "final.mdl", mdl / "tree"):
         if not f.is_file():
             raise FileNotFoundError(f"mkgraph: expected file {f} to exist")
-    if (mdl / "phones.txt").is_file() and (mdl / "phones.txt").read_bytes() != (lang / "phones.txt").read_bytes():
+    if (mdl / "phones.txt").is_file() and _real_phones(mdl / "phones.txt") != _real_phones(lang / "phones.txt"):
         raise ValueError(f"phone symbol tables {lang / 'phones.txt'} and {mdl / 'phones.txt'} differ "
                          f"(graph and model from different lang dirs)")
     tree = read_tree(mdl / "tree")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Iterator, Sequence, Union
 
 from dgmm.fileutil import atomic_open
@@ -59,6 +60,11 @@ class SplitEventMap:
     yes: "EventMap"
     no: "EventMap"
 
+    @cached_property
+    def yes_lookup(self) -> frozenset[int]:
+        """``yes_set`` as a set, for lookups (yes_set keeps the file's order)."""
+        return frozenset(self.yes_set)
+
 
 EventMap = Union[ConstantEventMap, TableEventMap, SplitEventMap]
 
@@ -74,7 +80,7 @@ def map_event(node: EventMap | None, event: dict[int, int]) -> int | None:
         if isinstance(node, TableEventMap):
             node = node.table[value] if 0 <= value < len(node.table) else None
         else:
-            node = node.yes if value in node.yes_set else node.no
+            node = node.yes if value in node.yes_lookup else node.no
     return None
 
 
