@@ -289,3 +289,29 @@ def test_import_ali_sh(kaldi_ref, yesno, tmp_path):
     assert p.returncode == 1 and "nodata/utt2num_frames to exist" in p.stderr
     p = run(ali, data)
     assert p.returncode == 1 and "e.g.:" in p.stderr
+
+
+def test_scp_input_and_phone_set_check(kaldi_ref, yesno, tmp_path):
+    ali, data, pdf_ref = yesno
+    with ArchiveWriter(tmp_path / "tid.ark", tmp_path / "tid.scp") as w:
+        for k, v, _ in read_int_vectors(f"ark:{ali / 'ali.1.gz'}"):
+            w[k] = v
+    dest = tmp_path / "out"
+    import_alignments(ali, data, dest, ali_rspecifier=f"scp:{tmp_path / 'tid.scp'}")
+    got = load_scp(dest / "pdf_ali.scp")
+    assert all(np.array_equal(got[u], pdf_ref[u]) for u in pdf_ref)
+    # a phones.txt without the model's phone 3 (N) is the wrong phone set
+    (ali / "phones.txt").unlink()
+    (ali / "phones.txt").write_text("<eps> 0\nSIL 1\nY 2\n")
+    with pytest.raises(DgmmError, match=r"phones.txt has no symbol for phone id\(s\) \[3\]"):
+        import_alignments(ali, data, tmp_path / "out2")
+
+
+def test_show_alignments_sh_equals_kaldi(kaldi_ref):
+    exp = kaldi_ref / "yesno/exp/mono0a"
+    env = dict(os.environ, PATH=f"{REPO / '.venv/bin'}:{os.environ['PATH']}")
+    p = subprocess.run(["utils/show_alignments.sh", str(kaldi_ref / "yesno/data/lang/phones.txt"),
+                        str(exp / "final.mdl"), f"ark:gunzip -c {exp}/ali.1.gz|"],
+                       cwd=REPO, env=env, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == (exp / "show_alignments.txt").read_text()
