@@ -268,6 +268,7 @@ def test_missing_utterances_and_duplicates_are_reported(yesno, tmp_path):
     want = rf"utterance {utts[0]} appears twice: in .*ali.1.gz and in .*ali.2.gz"
     with pytest.raises(DgmmError, match=want):
         import_alignments(ali, data, tmp_path / "out2")
+    assert leftovers(tmp_path / "out2") == []
 
 
 def test_phones_txt_must_match_lang(kaldi_ref, yesno, tmp_path):
@@ -305,6 +306,7 @@ def test_scp_input_and_phone_set_check(kaldi_ref, yesno, tmp_path):
     (ali / "phones.txt").write_text("<eps> 0\nSIL 1\nY 2\n")
     with pytest.raises(DgmmError, match=r"phones.txt has no symbol for phone id\(s\) \[3\]"):
         import_alignments(ali, data, tmp_path / "out2")
+    assert leftovers(tmp_path / "out2") == []
 
 
 def test_show_alignments_sh_equals_kaldi(kaldi_ref):

@@ -142,6 +142,7 @@ def import_alignments(ali_dir: str | os.PathLike, data_dir: str | os.PathLike, d
     summary = ImportSummary(sources=sources, num_pdfs=tm.num_pdfs)
     counts = np.zeros(tm.num_pdfs, dtype=np.int64)
     seen: dict[str, str] = {}
+    lo, hi, what = (0, tm.num_pdfs - 1, "pdf-id") if pdf_ali else (1, tm.num_transition_ids, "transition-id")
 
     dest.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
@@ -154,10 +155,6 @@ def import_alignments(ali_dir: str | os.PathLike, data_dir: str | os.PathLike, d
                 if utt in seen:
                     raise DgmmError(f"utterance {utt} appears twice: in {seen[utt]} and in {src}")
                 seen[utt] = src
-                if pdf_ali:
-                    lo, hi, what = 0, tm.num_pdfs - 1, "pdf-id"
-                else:
-                    lo, hi, what = 1, tm.num_transition_ids, "transition-id"
                 if len(ali) and (ali.min() < lo or ali.max() > hi):
                     bad = int(ali.min()) if ali.min() < lo else int(ali.max())
                     raise DgmmError(f"{src}: utterance {utt} has {what} {bad}, outside {lo}..{hi} of "
