@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import kaldiio
 import numpy as np
@@ -86,7 +87,7 @@ def _data_dir(tmp_path, spk_of):
 def test_compute_cmvn_stats_tool_round_trip(tmp_path, mode):
     d, feats, spk2utt = _data_dir(tmp_path, {"a1": "a", "a2": "a", "b1": "b"})
     args = ["--global"] if mode == "global" else ["--fake"] if mode == "fake" else []
-    r = subprocess.run([str(REPO / ".venv/bin/python"), "-m", "dgmm.bin.compute_cmvn_stats", *args,
+    r = subprocess.run([sys.executable, "-m", "dgmm.bin.compute_cmvn_stats", *args,
                         str(d), str(tmp_path / "cmvn.ark"), str(d / "cmvn.scp")], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     stored = kaldiio.load_scp(str(d / "cmvn.scp"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from dataclasses import fields
 
 import kaldiio
@@ -17,7 +18,7 @@ from dgmm.features.fbank import FbankConfig, compute_fbank
 
 # the options of feats/commands.sh
 KALDI_OPTS = ["--num-mel-bins=40", "--frame-length=25", "--frame-shift=10", "--dither=0", "--sample-frequency=8000"]
-PY = str(REPO / ".venv" / "bin" / "python")
+PY = sys.executable
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import kaldiio
 import numpy as np
-import pytest
 
 from conftest import REPO, shared_path
 from dgmm.data.datadir import validate_data_dir

@@ -13,7 +13,6 @@ import argparse
 import logging
 
 import kaldiio
-import numpy as np
 
 from dgmm.cli import DgmmError, run_main, setup_logging
 from dgmm.features.cmvn import compute_cmvn_stats, fake_cmvn_stats

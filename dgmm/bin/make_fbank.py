@@ -35,7 +35,7 @@ def utterance_audio(data_dir: str, cfg: FbankConfig):
     """Yield ``(utt, wav.scp value, samples at cfg.sample_frequency, duration s)`` in sorted utt order."""
     wav = read_table(f"{data_dir}/wav.scp")
     try:
-        segments = {u: parse_segment(v) for u, v in read_table(f"{data_dir}/segments").items()}
+        segments = read_table(f"{data_dir}/segments", parse_segment)
     except FileNotFoundError:
         segments = None
     cached: tuple[str, np.ndarray, int] | None = None   # segments of one recording are usually adjacent

@@ -74,11 +74,6 @@ def spk2utt_from_utt2spk(utt2spk: dict[str, str]) -> dict[str, list[str]]:
     return out
 
 
-def _read(d: Path, name: str, convert=str) -> dict | None:
-    p = d / name
-    return read_table(p, convert) if p.exists() else None
-
-
 def validate_data_dir(data: str | os.PathLike, no_feats: bool = False, no_text: bool = False,
                       no_wav: bool = False) -> list[str]:
     """Check a data dir the way ``utils/validate_data_dir.sh`` does; return the list of problems.
