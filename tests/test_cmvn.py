@@ -119,3 +119,15 @@ def test_compute_cmvn_stats_sh(tmp_path, flag):
     counts = {s: stored[s][0, -1] for s in stored}
     assert counts == ({"a": 1, "b": 1} if flag == "--fake" else {"a": 21, "b": 21} if flag else {"a": 10, "b": 11})
     assert "compute_cmvn_stats" in (tmp_path / "log" / "cmvn_data.log").read_text()
+
+
+def test_load_cmvn_single_global_entry_and_missing(tmp_path):
+    d, _, _ = _data_dir(tmp_path, {"a1": "a", "b1": "b"})
+    stats = fake_cmvn_stats(3)
+    kaldiio.save_ark(str(tmp_path / "g.ark"), {"global": stats}, scp=str(d / "cmvn.scp"))
+    per_utt = load_cmvn_for_utts(d)
+    assert set(per_utt) == {"a1", "b1"}
+    np.testing.assert_array_equal(per_utt["b1"], stats)
+    kaldiio.save_ark(str(tmp_path / "g.ark"), {"a": stats, "x": stats}, scp=str(d / "cmvn.scp"))
+    with pytest.raises(Exception, match="no CMVN stats for utterance b1"):
+        load_cmvn_for_utts(d)

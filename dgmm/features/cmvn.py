@@ -79,7 +79,9 @@ def load_cmvn_for_utts(data_dir: str | os.PathLike) -> dict[str, np.ndarray]:
 
     cmvn.scp keyed by speaker (the default of compute_cmvn_stats.sh, also for ``--global``, which
     writes the same stats under every speaker) is mapped through ``utt2spk``; keyed by utterance it is
-    used directly. Each distinct matrix is loaded once and shared.
+    used directly; a cmvn.scp with a single entry that is neither (e.g. ``global``) applies to every
+    utterance, like a matrix given to ``apply-cmvn`` as a plain file. Each distinct matrix is loaded
+    once and shared.
     """
     d = Path(data_dir)
     scp, u2s = d / "cmvn.scp", d / "utt2spk"
@@ -102,6 +104,8 @@ def load_cmvn_for_utts(data_dir: str | os.PathLike) -> dict[str, np.ndarray]:
             out[utt] = load(spk)
         elif utt in entries:
             out[utt] = load(utt)
+        elif len(entries) == 1:
+            out[utt] = load(next(iter(entries)))
         else:
             raise DgmmError(f"{scp}: no CMVN stats for utterance {utt} (speaker {spk})")
     return out
