@@ -191,13 +191,14 @@ class _LangWriter:
 
 
 def prepare_lang(dict_dir: str | os.PathLike, oov_word: str, tmp_dir: str | os.PathLike,
-                 lang_dir: str | os.PathLike, opts: LangOptions = LangOptions()) -> None:
+                 lang_dir: str | os.PathLike, opts: LangOptions | None = None) -> None:
     """Kaldi's ``utils/prepare_lang.sh <dict-src-dir> <oov-dict-entry> <tmp-dir> <lang-dir>``.
 
     Like Kaldi, writes ``lexiconp.txt`` into the dict dir if it is missing, and keeps the intermediate
     lexicons (``lexiconp.txt``, ``lexiconp_disambig.txt``, ``lex_ndisambig``) in ``tmp_dir``. The lang dir
     is written only when everything succeeded.
     """
+    opts = opts or LangOptions()
     dict_dir, tmp_dir, lang_dir = Path(dict_dir), Path(tmp_dir), Path(lang_dir)
     d = read_dict_dir(dict_dir)
     words = {e.word for e in d.lexicon}
@@ -211,10 +212,9 @@ def prepare_lang(dict_dir: str | os.PathLike, oov_word: str, tmp_dir: str | os.P
             f.writelines(f"{e.word} 1.0\t{' '.join(e.phones)}\n" for e in d.lexicon)
 
     lexicon = position_dependent_lexicon(d.lexicon) if opts.position_dependent_phones else list(d.lexicon)
-    files = _lang_files(d, lexicon, oov_word, opts)
+    files, disambig_lex, ndisambig = _lang_files(d, lexicon, oov_word, opts)
 
     tmp_dir.mkdir(parents=True, exist_ok=True)
-    disambig_lex, ndisambig = files.pop("_disambig_lexicon")
     (tmp_dir / "lexiconp.txt").write_text("".join(f"{e.word} {e.prob:g}\t{' '.join(e.phones)}\n" for e in lexicon))
     (tmp_dir / "lexiconp_disambig.txt").write_text("".join(
         f"{e.word}\t{e.prob:g}\t{' '.join(e.phones + ((s,) if s else ()))}\n" for e, s in disambig_lex))
@@ -236,8 +236,9 @@ def prepare_lang(dict_dir: str | os.PathLike, oov_word: str, tmp_dir: str | os.P
              len(files["words.txt"]) - 4, ndisambig + 1)
 
 
-def _lang_files(d: DictDir, lexicon: list[LexiconEntry], oov_word: str, opts: LangOptions) -> dict:
-    """All files of the lang dir: name -> list of text lines, or a kaldifst FST."""
+def _lang_files(d: DictDir, lexicon: list[LexiconEntry], oov_word: str, opts: LangOptions):
+    """All files of the lang dir (name -> list of text lines, or a kaldifst FST), the lexicon with its
+    disambiguation symbols and the number of phone disambiguation symbols beyond #0."""
     from dgmm.kaldi.ports import kaldifst
 
     # phone_map: base phone -> its variants (silence keeps the bare phone for optional silence)
@@ -322,5 +323,4 @@ def _lang_files(d: DictDir, lexicon: list[LexiconEntry], oov_word: str, opts: La
     kaldifst.add_self_loops(ld, [phone_ids["#0"]], [word_ids["#0"]])
     kaldifst.arcsort(ld, sort_type="olabel")
     files["L_disambig.fst"] = ld
-    files["_disambig_lexicon"] = (disambig_lex, ndisambig)
-    return files
+    return files, disambig_lex, ndisambig
