@@ -31,7 +31,8 @@ if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
       if [ ! -d "$corpus_dir" ]; then
         mkdir -p downloads
         log "Stage 0: downloading $url"
-        if ! { wget -q -O downloads/waves_yesno.tar.gz.part "$url" || curl -fsSL -o downloads/waves_yesno.tar.gz.part "$url"; }; then
+        if ! { wget -q -T 30 -t 2 -O downloads/waves_yesno.tar.gz.part "$url" || curl -fsSL --connect-timeout 30 -o downloads/waves_yesno.tar.gz.part "$url"; }; then
+          rm -f downloads/waves_yesno.tar.gz.part
           echo "$0: cannot download $url (offline?); pass --corpus-dir DIR with the yesno .wav files" >&2
           exit 1
         fi
