@@ -25,6 +25,7 @@ skip_scoring=false    # do not score
 min_lmwt=7            # scoring: smallest LM weight
 max_lmwt=17           # scoring: largest LM weight
 word_ins_penalty=0.0,0.5,1.0  # scoring: word insertion penalties
+dev_decode_dir=       # scoring: take LMWT/WIP from this (dev) decode dir's best_wer
 # End configuration section.
 
 echo "$0 $@"  # Print the command line for logging.
@@ -42,6 +43,7 @@ Options:
   --use-kaldi <auto|true|false>  # compiled Kaldi decoder ($use_kaldi)
   --skip-scoring <true|false>    # ($skip_scoring)
   --min-lmwt <n> --max-lmwt <n> --word-ins-penalty <list>  # scoring sweep ($min_lmwt..$max_lmwt; $word_ins_penalty)
+  --dev-decode-dir <dir>   # scoring: LMWT/WIP chosen on this dev decode
 e.g.: $0 --nj 2 --acwt 0.083333 exp/mono/graph data/test exp/mono/decode_test"
 . utils/parse_options.sh || exit 1
 
@@ -97,6 +99,7 @@ echo "$nj" > "$dir/num_jobs"
 
 if ! $skip_scoring; then
   steps/score.sh --cmd "$cmd" --min-lmwt "$min_lmwt" --max-lmwt "$max_lmwt" \
-    --word-ins-penalty "$word_ins_penalty" "$data" "$graphdir" "$dir"
+    --word-ins-penalty "$word_ins_penalty" ${dev_decode_dir:+--dev-decode-dir "$dev_decode_dir"} \
+    "$data" "$graphdir" "$dir"
 fi
 echo "$0: done decoding $data into $dir"

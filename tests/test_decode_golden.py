@@ -141,3 +141,17 @@ def test_lmwt_sweep_matches_kaldi_lattice_rescoring(tmp_path):
         ours = [line for line in open(d / f.name) if line.startswith("%WER")]
         theirs = [line for line in open(f) if line.startswith("%WER")]
         assert ours == theirs, f.name
+
+
+def test_model_graph_mismatch_names_the_utterance():
+    yesno, fsdd = shared_path("kaldi_ref", "yesno/golden_decode"), shared_path("kaldi_ref", "fsdd/golden_decode_mono")
+    dec = MappedDecoder(read_fst(yesno / "HCLG.fst"), read_transition_model(yesno / "final.mdl").tid2pdf)
+    utt, mat = next(iter(kaldiio.load_ark(str(fsdd / "loglikes.ark"))))
+    with pytest.raises(ValueError, match=f"utterance {utt}.*67.*11 pdfs"):
+        dec.decode(utt, mat, ACWT)
+
+
+def test_not_an_fst_is_refused(tmp_path):
+    (tmp_path / "HCLG.fst").write_bytes(b"not an fst at all")
+    with pytest.raises(ValueError, match="HCLG.fst: not an OpenFst"):
+        read_fst(tmp_path / "HCLG.fst")

@@ -46,7 +46,12 @@ def feats_table(data_dir: str | os.PathLike):
 def job_utterances(utts: Sequence[str], nj: int, job: int) -> list[str]:
     """The ``job``-th (1-based) of ``nj`` contiguous chunks (``utils/split_scp.pl`` order)."""
     n = len(utts)
-    return list(utts[(job - 1) * n // nj: job * n // nj])
+    if not 1 <= job <= nj:
+        raise ValueError(f"job {job} not in 1..{nj}")
+    chunk = list(utts[(job - 1) * n // nj: job * n // nj])
+    if not chunk:
+        raise ValueError(f"job {job} of {nj} has no utterances: more jobs than utterances ({n}); use a smaller --nj")
+    return chunk
 
 
 def iter_inputs(pipeline: InputPipeline, table, utts: Sequence[str]) -> Iterator[tuple[str, torch.Tensor]]:
