@@ -2,7 +2,8 @@
 
     python -m dgmm.bin.make_ngram_lm [--order 3] [--vocab <file>] [--unk <word>] [--no-utt-ids] <text> <lm.arpa[.gz]>
 
-e.g.: python -m dgmm.bin.make_ngram_lm --order 3 --unk "<UNK>" --vocab data/lang/words.txt data/train/text lm/word_3g.arpa.gz
+e.g.: python -m dgmm.bin.make_ngram_lm --order 3 --unk "<UNK>" --vocab data/lang/words.txt
+        data/train/text lm/word_3g.arpa.gz
 
 <text> is a Kaldi ``text`` file (utterance-id, then words; --no-utt-ids for plain sentences). --vocab
 (a word list or words.txt, first column) adds words without counts; its special symbols (<eps>, #0,
