@@ -27,21 +27,11 @@ if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
     log "Stage 0: already done (remove data/*_yesno/.prepared to redo)"
   else
     if [ -z "$corpus_dir" ]; then
+      log "Stage 0: downloading $url (if not yet in downloads/)"
+      local/download_data.sh $url downloads
       corpus_dir=downloads/waves_yesno
-      if [ ! -d "$corpus_dir" ]; then
-        mkdir -p downloads
-        log "Stage 0: downloading $url"
-        if ! { wget -q -T 30 -t 2 -O downloads/waves_yesno.tar.gz.part "$url" || curl -fsSL --connect-timeout 30 -o downloads/waves_yesno.tar.gz.part "$url"; }; then
-          rm -f downloads/waves_yesno.tar.gz.part
-          echo "$0: cannot download $url (offline?); pass --corpus-dir DIR with the yesno .wav files" >&2
-          exit 1
-        fi
-        mv downloads/waves_yesno.tar.gz.part downloads/waves_yesno.tar.gz
-        tar -xzf downloads/waves_yesno.tar.gz -C downloads
-      fi
     fi
     [ -d "$corpus_dir" ] || { echo "$0: corpus dir $corpus_dir not found" >&2; exit 1; }
-    mkdir -p data/local
     local/prepare_data.sh "$corpus_dir"
     for x in train_yesno test_yesno; do
       utils/validate_data_dir.sh --no-feats data/$x
