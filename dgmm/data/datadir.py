@@ -293,8 +293,7 @@ def split_data_dir(data: str | os.PathLike, num_jobs: int, per_utt: bool = False
     parts = [top / str(i) for i in range(1, num_jobs + 1)]
     sources = [d / n for n in ALL_TABLES if (d / n).exists()]
     newest = max(p.stat().st_mtime for p in sources)
-    if all((p / "utt2spk").exists() and (p / "utt2spk").stat().st_mtime >= newest for p in parts) \
-            and not (top / str(num_jobs + 1)).exists():
+    if all((p / "utt2spk").exists() and (p / "utt2spk").stat().st_mtime >= newest for p in parts):
         return parts
     utts = sorted(utt2spk, key=byte_key)
     if per_utt:
