@@ -133,3 +133,33 @@ def test_command_line_tools_fsdd_tri1(tmp_path):
     assert mkgraph_tool.main([str(tmp_path / "lang_test"), str(ref / "exp" / "tri1"), str(tmp_path / "graph")]) == 0
     _check_decodes(tmp_path / "graph", ref / "exp" / "tri1" / "graph", ref / "exp" / "tri1",
                    ref / "golden_decode_tri1", 50)
+
+
+def test_shell_scripts_yesno(tmp_path):
+    """utils/prepare_lang.sh (Kaldi options), utils/format_lm.sh (Kaldi's 4 arguments), utils/mkgraph.sh."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    ref = shared_path("kaldi_ref", "yesno")
+    d = tmp_path / "dict"
+    write_dict_dir(d, [LexiconEntry("<SIL>", 1.0, ("SIL",)), LexiconEntry("YES", 1.0, ("Y",)),
+                       LexiconEntry("NO", 1.0, ("N",))], silence_phones=["SIL"], optional_silence="SIL",
+                   nonsilence_phones=["Y", "N"])
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "DGMM_ROOT": str(repo)}
+
+    def run(*cmd):
+        r = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        return r
+
+    run(str(repo / "utils/prepare_lang.sh"), "--position-dependent-phones", "false", "dict", "<SIL>", "tmp", "lang")
+    assert (tmp_path / "lang/L.fst").read_bytes() == (ref / "data/lang/L.fst").read_bytes()
+    run(str(repo / "utils/format_lm.sh"), "lang", str(ref / "data/lang/task.arpabo"), "dict/lexicon.txt", "lang_test")
+    run(str(repo / "utils/mkgraph.sh"), "--mono", "lang_test", str(ref / "exp/mono0a"), "graph")
+    assert "HCLG.fst" in (tmp_path / "graph/log/mkgraph.log").read_text()
+    _check_decodes(tmp_path / "graph", ref / "exp/mono0a/graph_tgpr", ref / "exp/mono0a", ref / "golden_decode", 10)
+    r = subprocess.run([str(repo / "utils/mkgraph.sh"), "lang", str(ref / "exp/mono0a"), "graph2"], cwd=tmp_path,
+                       env=env, capture_output=True, text=True)
+    assert r.returncode != 0 and "expected file lang/G.fst to exist" in r.stderr
