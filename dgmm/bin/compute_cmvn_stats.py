@@ -16,7 +16,7 @@ import kaldiio
 
 from dgmm.cli import DgmmError, run_main, setup_logging
 from dgmm.features.cmvn import compute_cmvn_stats, fake_cmvn_stats
-from dgmm.features.archive_fix import ArchiveWriter  # TODO: dgmm.kaldi.archive once fixed
+from dgmm.kaldi.archive import ArchiveWriter
 from dgmm.kaldi.tables import read_table
 
 log = logging.getLogger("compute_cmvn_stats")

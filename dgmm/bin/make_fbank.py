@@ -19,7 +19,7 @@ from dgmm.cli import DgmmError, run_main, setup_logging
 from dgmm.data.audio import cut_segment, read_wav_entry, resample
 from dgmm.data.datadir import byte_key, parse_segment
 from dgmm.features.fbank import FbankConfig, compute_fbank
-from dgmm.features.archive_fix import ArchiveWriter  # TODO: dgmm.kaldi.archive once fixed
+from dgmm.kaldi.archive import ArchiveWriter
 from dgmm.kaldi.tables import read_table, write_table
 
 log = logging.getLogger("make_fbank")
