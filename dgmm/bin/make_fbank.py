@@ -13,14 +13,11 @@ from __future__ import annotations
 import argparse
 import logging
 
-import numpy as np
-
 from dgmm.cli import DgmmError, run_main, setup_logging
-from dgmm.data.audio import cut_segment, read_wav_entry, resample
-from dgmm.data.datadir import byte_key, parse_segment
+from dgmm.data.audio import data_dir_audio
 from dgmm.features.fbank import FbankConfig, compute_fbank
 from dgmm.kaldi.archive import ArchiveWriter
-from dgmm.kaldi.tables import read_table, write_table
+from dgmm.kaldi.tables import write_table
 
 log = logging.getLogger("make_fbank")
 
@@ -29,42 +26,6 @@ def _bool(s: str) -> bool:
     if s not in ("true", "false"):
         raise argparse.ArgumentTypeError(f"expected true or false, got {s!r}")
     return s == "true"
-
-
-def utterance_audio(data_dir: str, cfg: FbankConfig):
-    """Yield ``(utt, wav.scp value, samples at cfg.sample_frequency, duration s)`` in sorted utt order."""
-    wav = read_table(f"{data_dir}/wav.scp")
-    try:
-        segments = read_table(f"{data_dir}/segments", parse_segment)
-    except FileNotFoundError:
-        segments = None
-    cached: tuple[str, np.ndarray, int] | None = None   # segments of one recording are usually adjacent
-
-    def load(key: str, utt: str) -> tuple[np.ndarray, int]:
-        nonlocal cached
-        if cached is None or cached[0] != key:
-            if key not in wav:
-                raise DgmmError(f"utterance {utt}: recording {key} not in {data_dir}/wav.scp")
-            x, rate = read_wav_entry(wav[key], utt, channel=cfg.channel)
-            cached = (key, x, rate)
-        return cached[1], cached[2]
-
-    for utt in sorted(segments if segments is not None else wav, key=byte_key):
-        if segments is not None:
-            reco, start, end = segments[utt]
-            x, rate = load(reco, utt)
-            x, spec = cut_segment(x, rate, start, end, utt, reco), wav[reco]
-        else:
-            (x, rate), spec = load(utt, utt), wav[utt]
-        want = int(cfg.sample_frequency)
-        if rate != want:
-            if (rate > want and cfg.allow_downsample) or (rate < want and cfg.allow_upsample):
-                x = resample(x, rate, want)
-            else:
-                raise DgmmError(
-                    f"utterance {utt}: audio '{spec}' has sample rate {rate} Hz but --sample-frequency={want:g}; "
-                    f"fix the config or set --allow-{'down' if rate > want else 'up'}sample=true to resample")
-        yield utt, spec, x, len(x) / want
 
 
 def main(argv=None) -> int:
@@ -85,7 +46,9 @@ def main(argv=None) -> int:
     opts = cfg.knf_options()
     num_frames, durations = {}, {}
     with ArchiveWriter(args.ark, args.scp, compress=args.compress) as w:
-        for utt, spec, x, dur in utterance_audio(args.data_dir, cfg):
+        audio = data_dir_audio(args.data_dir, int(cfg.sample_frequency), cfg.allow_downsample,
+                               cfg.allow_upsample, cfg.channel)
+        for utt, spec, x, dur in audio:
             if dur < cfg.min_duration:
                 raise DgmmError(f"utterance {utt}: audio '{spec}' is {dur:.3f} s, shorter than --min-duration")
             feats = compute_fbank(x, cfg, opts)

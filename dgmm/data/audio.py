@@ -1,5 +1,8 @@
 """Audio of a Kaldi data dir: ``wav.scp`` entries (files or ``cmd |`` pipes) and ``segments``.
 
+``data_dir_audio`` walks a data dir utterance by utterance (with the sample-rate check);
+``read_wav_entry`` reads one wav.scp value, ``cut_segment`` one segment, ``resample`` converts rates.
+
 Samples are returned as float32 in the 16-bit integer range (-32768..32767), Kaldi's convention for
 feature extraction (``WaveData``): a 16-bit file gives exactly its integer sample values.
 """
@@ -8,13 +11,17 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import subprocess
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import soundfile as sf
 
 from dgmm.cli import DgmmError
+from dgmm.data.datadir import byte_key, parse_segment
+from dgmm.kaldi.tables import read_table
 
 
 def _decode(data: io.BytesIO | str, utt: str, what: str, channel: int) -> tuple[np.ndarray, int]:
@@ -107,3 +114,44 @@ def resample(x: np.ndarray, rate_in: int, rate_out: int, zeros: int = 6) -> np.n
         base = (j // up) * down + half_taps + 1
         out[j] = xp[base[:, None] + idx[None, :]] @ h
     return out.astype(np.float32)
+
+
+def data_dir_audio(data_dir: str | os.PathLike, rate: int, allow_downsample: bool = False,
+                   allow_upsample: bool = False, channel: int = -1
+                   ) -> Iterator[tuple[str, str, np.ndarray, float]]:
+    """Audio of every utterance of a data dir: ``(utt, wav.scp value, samples [N] at rate, seconds)``.
+
+    Utterances come in sorted (C) order, from ``segments`` when present (each recording read once
+    for its adjacent segments), else from ``wav.scp``. Audio at another sample rate is an error
+    naming utterance and file, unless resampling in that direction is allowed (Kaldi's
+    ``--allow-downsample`` / ``--allow-upsample``).
+    """
+    wav = read_table(Path(data_dir) / "wav.scp")
+    seg_file = Path(data_dir) / "segments"
+    segments = read_table(seg_file, parse_segment) if seg_file.exists() else None
+    cached: tuple[str, np.ndarray, int] | None = None
+
+    def load(key: str, utt: str) -> tuple[np.ndarray, int]:
+        nonlocal cached
+        if cached is None or cached[0] != key:
+            if key not in wav:
+                raise DgmmError(f"utterance {utt}: recording {key} not in {data_dir}/wav.scp")
+            cached = (key, *read_wav_entry(wav[key], utt, channel=channel))
+        return cached[1], cached[2]
+
+    for utt in sorted(segments if segments is not None else wav, key=byte_key):
+        if segments is not None:
+            reco, start, end = segments[utt]
+            x, got = load(reco, utt)
+            x, spec = cut_segment(x, got, start, end, utt, reco), wav[reco]
+        else:
+            (x, got), spec = load(utt, utt), wav[utt]
+        if got != rate:
+            if (got > rate and allow_downsample) or (got < rate and allow_upsample):
+                x = resample(x, got, rate)
+            else:
+                raise DgmmError(
+                    f"utterance {utt}: audio '{spec}' has sample rate {got} Hz but {rate} Hz is expected "
+                    f"(--sample-frequency); fix the config or set --allow-{'down' if got > rate else 'up'}sample=true "
+                    f"to resample")
+        yield utt, spec, x, len(x) / rate
