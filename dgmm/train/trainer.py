@@ -119,6 +119,7 @@ class Trainer:
                  ctx: DistContext | None = None, save_model=None, model_extra: dict | None = None):
         self.model, self.tr, self.cv, self.cfg = model, train_set, cv_set, cfg
         self.exp = Path(exp_dir)
+        self.exp.mkdir(parents=True, exist_ok=True)
         self.ctx = ctx or DistContext()
         self.dev = self.ctx.device
         self.save_model = save_model
