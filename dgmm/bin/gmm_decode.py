@@ -11,8 +11,12 @@ CMVN options come from ``--cmvn-opts`` or ``<model-dir>/cmvn_opts``. Features: `
 
 from __future__ import annotations
 
-import argparse
-import logging
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: threads only cost time here
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
 from pathlib import Path
 
 from dgmm.cli import DgmmError, run_main, setup_logging

@@ -10,8 +10,12 @@ writes them), ``final.occs``, ``num_jobs``, ``cmvn_opts``, ``phones.txt``.
 
 from __future__ import annotations
 
-import argparse
-import logging
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: threads only cost time here
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
 import tempfile
 from pathlib import Path
 

@@ -120,32 +120,3 @@ def write_alignments(path: str | os.PathLike, alis: dict[str, np.ndarray], binar
                 f.write(utt.encode() + b" \0B\x04" + struct.pack("<i", len(a)) + body.tobytes())
             else:
                 f.write((utt + " " + " ".join(map(str, a.tolist())) + " \n").encode())
-
-
-def read_alignments(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read ``ali.JOB.gz`` (binary or text gzip'd Kaldi int32-vector archive) into utt -> [T] int32."""
-    out = {}
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    pos = 0
-    while pos < len(data):
-        sp = data.index(b" ", pos)
-        utt = data[pos:sp].decode()
-        pos = sp + 1
-        if data[pos:pos + 2] == b"\0B":
-            if data[pos + 2] != 4:
-                raise ValueError(f"{path}: utterance {utt}: not an int32 vector")
-            (n,) = struct.unpack_from("<i", data, pos + 3)
-            body = np.frombuffer(data, np.uint8, 5 * n, pos + 7).reshape(n, 5)
-            if n and not (body[:, 0] == 4).all():
-                raise ValueError(f"{path}: utterance {utt}: corrupt int32 vector")
-            out[utt] = body[:, 1:].copy().view("<i4").reshape(n).astype(np.int32)
-            pos += 7 + 5 * n
-        else:
-            nl = data.index(b"\n", pos)
-            try:
-                out[utt] = np.array(data[pos:nl].split(), np.int32)
-            except ValueError:
-                raise ValueError(f"{path}: utterance {utt}: bad transition-id") from None
-            pos = nl + 1
-    return out

@@ -23,6 +23,7 @@ import numpy as np
 from dgmm.data.datadir import split_data_dir
 from dgmm.fileutil import atomic_open
 from dgmm.gmm.align import write_alignments
+from dgmm.kaldi.alignments import read_int_vectors
 from dgmm.kaldi.gmm_model import GmmModel, write_gmm_model, write_occs
 from dgmm.kaldi.tables import read_table
 
@@ -51,3 +52,19 @@ def write_exp_dir(exp: str | os.PathLike, model: GmmModel, tree_bytes: bytes,
         f.write(f"{cmvn_opts}\n")  # as `echo $cmvn_opts > cmvn_opts`
     if (Path(lang) / "phones.txt").exists():
         shutil.copyfile(Path(lang) / "phones.txt", d / "phones.txt")
+
+
+def read_ali_dir(d: str | os.PathLike) -> dict[str, np.ndarray]:
+    """All alignments of a Kaldi alignment/experiment dir (``ali.1.gz`` .. ``ali.<num_jobs>.gz``)."""
+    d = Path(d)
+    if not (d / "num_jobs").exists():
+        raise FileNotFoundError(f"{d}/num_jobs: missing (not an alignment directory?)")
+    nj = int((d / "num_jobs").read_text().split()[0])
+    out: dict[str, np.ndarray] = {}
+    for n in range(1, nj + 1):
+        f = d / f"ali.{n}.gz"
+        if not f.exists():
+            raise FileNotFoundError(f"{f}: missing (num_jobs is {nj})")
+        for key, vec, _ in read_int_vectors(f"ark:gunzip -c {f} |"):
+            out[key] = vec
+    return out
