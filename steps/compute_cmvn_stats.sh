@@ -46,8 +46,8 @@ cmvndir=$(cd "$cmvndir" && pwd)
 opts=()
 $fake && opts+=(--fake)
 $global && opts+=(--global)
-run.pl "$logdir/cmvn_${name}.log" \
-  python -m dgmm.bin.compute_cmvn_stats "${opts[@]}" "$data" "$cmvndir/cmvn_${name}.ark" "$cmvndir/cmvn_${name}.scp" || {
+utils/run.pl "$logdir/cmvn_${name}.log" \
+  python3 -m dgmm.bin.compute_cmvn_stats "${opts[@]}" "$data" "$cmvndir/cmvn_${name}.ark" "$cmvndir/cmvn_${name}.scp" || {
   echo "$0: error computing CMVN stats for $data (see $logdir/cmvn_${name}.log):" >&2
   grep -h ERROR "$logdir/cmvn_${name}.log" >&2 || true
   exit 1

@@ -59,7 +59,7 @@ utils/split_data.sh --per-utt "$data" "$nj"
 sdata=$data/split${nj}utt
 
 $cmd JOB=1:$nj "$logdir/make_fbank_${name}.JOB.log" \
-  python -m dgmm.bin.make_fbank --config "$fbank_config" --compress "$compress" \
+  python3 -m dgmm.bin.make_fbank --config "$fbank_config" --compress "$compress" \
     --write-utt2num-frames "$fbankdir/utt2num_frames_${name}.JOB" \
     --write-utt2dur "$fbankdir/utt2dur_${name}.JOB" \
     "$sdata/JOB" "$fbankdir/raw_fbank_${name}.JOB.ark" "$fbankdir/raw_fbank_${name}.JOB.scp" || {

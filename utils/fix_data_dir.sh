@@ -9,4 +9,4 @@ e.g.: $0 data/train"
 [ $# -eq 1 ] || { echo "$usage" >&2; exit 1; }
 [ -f "$1/utt2spk" ] || { echo "$0: no such file $1/utt2spk" >&2; exit 1; }
 . "$(dirname "$(readlink -f "$0")")/../path.sh"
-exec python -m dgmm.bin.fix_data_dir "$1"
+exec python3 -m dgmm.bin.fix_data_dir "$1"

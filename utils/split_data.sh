@@ -17,4 +17,4 @@ done
 [ $# -eq 2 ] || { echo "$usage" >&2; exit 1; }
 [ -f "$1/utt2spk" ] || { echo "$0: no such file $1/utt2spk" >&2; exit 1; }
 . "$(dirname "$(readlink -f "$0")")/../path.sh"
-exec python -m dgmm.bin.split_data "${opts[@]}" "$1" "$2"
+exec python3 -m dgmm.bin.split_data "${opts[@]}" "$1" "$2"

@@ -18,4 +18,4 @@ done
 [ $# -eq 2 ] || [ $# -eq 3 ] || { echo "$usage" >&2; exit 1; }
 [ -f "$1/utt2spk" ] || { echo "$0: no such file $1/utt2spk" >&2; exit 1; }
 . "$(dirname "$(readlink -f "$0")")/../path.sh"
-exec python -m dgmm.bin.subset_data_dir "${opts[@]}" "$@"
+exec python3 -m dgmm.bin.subset_data_dir "${opts[@]}" "$@"

@@ -17,4 +17,4 @@ while [ $# -gt 0 ]; do
 done
 [ $# -eq 1 ] || { echo "$usage" >&2; exit 1; }
 . "$(dirname "$(readlink -f "$0")")/../path.sh"
-exec python -m dgmm.bin.validate_data_dir "${opts[@]}" "$1"
+exec python3 -m dgmm.bin.validate_data_dir "${opts[@]}" "$1"
