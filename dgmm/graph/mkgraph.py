@@ -2,18 +2,19 @@
 
 Steps (Kaldi's programs in brackets; defaults as mkgraph.sh: transition-scale 1.0, self-loop-scale 0.1):
 
-    LG    = min(det_log(L_disambig o G))                 [fsttablecompose, fstdeterminizestar --use-log=true,
-                                                          fstminimizeencoded]
+    LG    = push(min(det_log(L_disambig o G)))           [fsttablecompose, fstdeterminizestar --use-log=true,
+                                                          fstminimizeencoded, fstpushspecial]
     CLG   = C o LG, ilabel_info                          [fstcomposecontext: tree's context width / centre]
-    HCLGa = min(rmeps(rmsymbols(det_log(Ha o CLG))))     [make-h-transducer, fstrmsymbols disambig_tid.int,
+    HCLGa = min(rmeps_local(rmsymbols(det_log(Ha o CLG))))
+                                                         [make-h-transducer, fstrmsymbols disambig_tid.int,
                                                           fstrmepslocal, fstminimizeencoded]
     HCLG  = add self-loops (reorder)                      [add-self-loops --reorder=true]
 
-The FST algorithms are kaldifst's (the pip port of Kaldi's fstext); H and the self-loops are built by
-:mod:`dgmm.graph.hmm_fst` from our readers of ``final.mdl`` and ``tree``, so monophone and triphone
-(any context width) trees work. Not done, as in the pip ports: ``fstpushspecial`` (weight pushing;
-it moves weights along paths but does not change any path's total weight, so best paths are the same)
-and the stochasticity report. ``HCLG.fst`` is written as a const FST, as mkgraph.sh does.
+Composition, determinization, minimization and C are kaldifst's (the pip port of Kaldi's fstext); H, the
+self-loops (:mod:`dgmm.graph.hmm_fst`), push-special and local epsilon removal are ours, written from
+Kaldi's algorithms, so monophone and triphone trees of any context width work. On the yesno and FSDD
+monophone systems the result equals Kaldi's HCLG arc for arc (tests/test_mkgraph.py). Not done: the
+stochasticity report (``fstisstochastic``). ``HCLG.fst`` is written as a const FST, as mkgraph.sh does.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import numpy as np
 
 from dgmm.decode.fst_io import FstArrays, _parse, _vector_bytes, read_fst
 from dgmm.graph.hmm_fst import add_self_loops, h_transducer
+from dgmm.graph.push_special import push_special
+from dgmm.graph.rmeps_local import remove_eps_local
 from dgmm.kaldi.event_map import read_tree
 from dgmm.kaldi.gmm_model import read_transition_model
 from dgmm.kaldi.ports import kaldifst
@@ -114,6 +117,9 @@ def make_hclg(lang_dir: str | os.PathLike, model_dir: str | os.PathLike, transit
     _check_nonempty(LG, "L o G")
     _det_log(LG, "LG")
     kaldifst.minimize_encoded(LG)
+    start, finals, src, dst, il, ol, cost = fst_to_arrays(LG)
+    cost, finals = push_special(start, finals, src, dst, cost)
+    LG = arrays_to_fst(start, finals, src, dst, il, ol, cost)
 
     CLG, ilabel_info = kaldifst.compose_context(disambig_syms=disambig_phones, context_width=tree.N,
                                                 central_position=tree.P, ifst=LG)
@@ -128,8 +134,9 @@ def make_hclg(lang_dir: str | os.PathLike, model_dir: str | os.PathLike, transit
     _det_log(HCLGa, "HCLGa")
     start, finals, src, dst, il, ol, cost = fst_to_arrays(HCLGa)
     il[np.isin(il, disambig_tids)] = 0  # fstrmsymbols disambig_tid.int
+    finals, src, dst, il, ol, cost = remove_eps_local(start, finals, src, dst, il, ol, cost)
     HCLGa = arrays_to_fst(start, finals, src, dst, il, ol, cost)
-    kaldifst.rmepsilon(HCLGa)
+    kaldifst.connect(HCLGa)
     kaldifst.minimize_encoded(HCLGa)
 
     start, finals, src, dst, il, ol, cost = fst_to_arrays(HCLGa)
