@@ -209,3 +209,23 @@ def test_resample_sine(rate_in, rate_out):
     t_out = np.arange(len(y)) / rate_out
     inner = slice(len(y) // 10, -len(y) // 10)                      # away from the zero-padded edges
     np.testing.assert_allclose(y[inner], 1000 * np.sin(2 * np.pi * f0 * t_out[inner]), atol=5.0)
+
+
+def test_data_dir_reader(data, tmp_path):
+    import kaldiio
+
+    from dgmm.data.datadir import DataDir
+
+    d = DataDir(data)
+    assert d.utts == ["a-1", "a-2", "b-1", "b-2", "b-3", "c-1"]
+    assert d.spk2utt["b"] == ["b-1", "b-2", "b-3"] and d.utt2spk["c-1"] == "c"
+    assert d.text["a-2"] == ["WORD", "a-2"] and d.utt2num_frames["b-1"] == 12
+    with pytest.raises(DgmmError, match="utt2dur: missing"):
+        d.utt2dur
+    with pytest.raises(DgmmError, match="feats.scp: missing"):
+        d.feats()
+    kaldiio.save_ark(str(tmp_path / "f.ark"), {"a-1": np.ones((2, 3), np.float32)}, scp=str(data / "feats.scp"))
+    np.testing.assert_array_equal(d.feats()["a-1"], np.ones((2, 3)))
+    write(data, "utt2dur", ["a-1 x"])
+    with pytest.raises(ValueError, match="utt2dur:1: bad value for 'a-1'"):
+        DataDir(data).utt2dur

@@ -1,4 +1,4 @@
-"""Kaldi data directories: read, validate, fix, split and subset.
+"""Kaldi data directories: read (``DataDir``), validate, fix, split and subset.
 
 A data dir holds text tables keyed by utterance (``utt2spk``, ``text``, ``wav.scp`` or ``segments``,
 ``utt2dur``, ``utt2num_frames``, ``feats.scp``), by speaker (``spk2utt``, ``cmvn.scp``) or by recording
@@ -12,7 +12,10 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from functools import cached_property
 from pathlib import Path
+
+import kaldiio
 
 from dgmm.cli import DgmmError
 from dgmm.fileutil import atomic_open
@@ -72,6 +75,63 @@ def spk2utt_from_utt2spk(utt2spk: dict[str, str]) -> dict[str, list[str]]:
     for utt, spk in utt2spk.items():
         out.setdefault(spk, []).append(utt)
     return out
+
+
+class DataDir:
+    """Read access to a Kaldi data dir; each table is read on first use.
+
+        d = DataDir("data/train")
+        d.utts, d.spk2utt["global"], d.text[utt], d.feats()[utt]   # feats: [T, D] float32
+
+    Tables are returned as dicts in file order; a missing table raises ``DgmmError`` naming the
+    file, a bad line names file and line.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        if not self.path.is_dir():
+            raise DgmmError(f"{self.path}: no such data directory")
+
+    def has(self, name: str) -> bool:
+        return (self.path / name).is_file()
+
+    def table(self, name: str, convert=str) -> dict:
+        """``<key> <value>`` table ``name`` with ``convert`` applied to each value."""
+        if not self.has(name):
+            raise DgmmError(f"{self.path / name}: missing")
+        return read_table(self.path / name, convert, allow_empty_value=(name == "text"))
+
+    @cached_property
+    def utt2spk(self) -> dict[str, str]:
+        return self.table("utt2spk")
+
+    @cached_property
+    def utts(self) -> list[str]:
+        """Utterance ids of utt2spk, in C order."""
+        return sorted(self.utt2spk, key=byte_key)
+
+    @cached_property
+    def spk2utt(self) -> dict[str, list[str]]:
+        return self.table("spk2utt", str.split)
+
+    @cached_property
+    def text(self) -> dict[str, list[str]]:
+        """Utterance -> its words."""
+        return self.table("text", str.split)
+
+    @cached_property
+    def utt2num_frames(self) -> dict[str, int]:
+        return self.table("utt2num_frames", int)
+
+    @cached_property
+    def utt2dur(self) -> dict[str, float]:
+        return self.table("utt2dur", float)
+
+    def feats(self):
+        """Lazy ``{utt: [T, D] float32}`` mapping of feats.scp (kaldiio; loads on access)."""
+        if not self.has("feats.scp"):
+            raise DgmmError(f"{self.path / 'feats.scp'}: missing (run steps/make_fbank.sh)")
+        return kaldiio.load_scp(str(self.path / "feats.scp"))
 
 
 def validate_data_dir(data: str | os.PathLike, no_feats: bool = False, no_text: bool = False,
