@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 
 import pytest
@@ -128,3 +129,30 @@ def test_prepare_dict_cmudict_phone_set_matches_mini_librispeech(tmp_path):
         assert (tmp_path / "dict" / f).read_bytes() == (ref / "local" / "dict" / f).read_bytes(), f
     lex = (tmp_path / "dict" / "lexicon.txt").read_text().splitlines()
     assert lex[:2] == ["!SIL SIL", "<UNK> SPN"] and len(lex) > 900
+
+
+def test_pronunciation_probabilities_and_homophones_in_l(tmp_path):
+    """lexiconp.txt: -log(prob) on the first arc (with the silence/no-silence cost on one-phone words);
+    homophones get #1/#2 in L_disambig, one more symbol for the optional silence."""
+    from dgmm.kaldi.ports import kaldifst
+
+    d = tmp_path / "dict"
+    d.mkdir()
+    (d / "lexiconp.txt").write_text("!SIL 1.0 SIL\na 1.0 A B\na 0.5 B\nb 1.0 A B\n")
+    (d / "silence_phones.txt").write_text("SIL\n")
+    (d / "optional_silence.txt").write_text("SIL\n")
+    (d / "nonsilence_phones.txt").write_text("A\nB\n")
+    prepare_lang(d, "!SIL", tmp_path / "tmp", tmp_path / "lang")
+    lang = tmp_path / "lang"
+    assert (lang / "phones" / "disambig.txt").read_text().split() == ["#0", "#1", "#2", "#3"]
+    phones = dict(line.split() for line in (lang / "phones.txt").read_text().splitlines())
+    words = dict(line.split() for line in (lang / "words.txt").read_text().splitlines())
+    arcs = [line.split() for line in kaldifst.StdVectorFst.read(str(lang / "L.fst")).to_str().splitlines()]
+    one_phone = [a for a in arcs if len(a) >= 4 and a[2] == phones["B_S"] and a[3] == words["a"]]
+    assert sorted(float(a[4]) for a in one_phone) == pytest.approx(
+        [math.log(2) - math.log(0.5), math.log(2) - math.log(0.5)], abs=1e-5)
+    ld = [line.split() for line in kaldifst.StdVectorFst.read(str(lang / "L_disambig.fst")).to_str().splitlines()]
+    labels = {int(a[2]) for a in ld if len(a) >= 4}
+    assert {int(phones["#1"]), int(phones["#2"]), int(phones["#3"])} <= labels
+    lexd = (tmp_path / "tmp" / "lexiconp_disambig.txt").read_text().splitlines()
+    assert lexd[1].endswith("A_B B_E #1") and lexd[3].endswith("A_B B_E #2")
