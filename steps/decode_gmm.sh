@@ -41,6 +41,7 @@ for f in "$graphdir/HCLG.fst" "$model" "$data/utt2spk"; do
   if [ ! -f "$f" ]; then echo "$0: no such file $f" >&2; exit 1; fi
 done
 mkdir -p "$dir/log"
+export OPENBLAS_NUM_THREADS=1
 opts=""
 [ -n "$wav_dir" ] && opts="--wav-dir $wav_dir"
 $cmd "$dir/log/loglikes.log" python -m dgmm.bin.gmm_decode $opts "$model" "$data" "$dir" || exit 1

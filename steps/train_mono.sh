@@ -42,6 +42,7 @@ for f in "$data/text" "$data/utt2spk" "$lang/L.fst" "$lang/topo" "$lang/phones/s
   if [ ! -f "$f" ]; then echo "$0: no such file $f" >&2; exit 1; fi
 done
 mkdir -p "$dir/log"
+export OPENBLAS_NUM_THREADS=1
 opts="--nj $nj --totgauss $totgauss --num-iters $num_iters --boost-silence $boost_silence"
 [ -n "$wav_dir" ] && opts="$opts --wav-dir $wav_dir"
 $cmd "$dir/log/train.log" \
