@@ -78,6 +78,7 @@ def main(argv=None) -> int:
     handler = logging.FileHandler(exp / "log" / ("train.log" if ctx.is_main else f"train.{ctx.rank}.log"))
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s (train) %(message)s"))
     logging.getLogger().addHandler(handler)
+    logger.info("%s", ctx.describe())
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     if args.resume and (exp / "final.pt").exists():

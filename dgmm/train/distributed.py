@@ -8,15 +8,11 @@ each global batch (see ``dgmm.data.frames.iter_batches``).
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
-
-log = logging.getLogger(__name__)
-
 
 @dataclass
 class DistContext:
@@ -32,6 +28,11 @@ class DistContext:
     @property
     def distributed(self) -> bool:
         return self.world_size > 1
+
+    def describe(self) -> str:
+        if not self.distributed:
+            return f"single process on {self.device}"
+        return f"rank {self.rank} of {self.world_size} ({dist.get_backend()} backend) on {self.device}"
 
 
 def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
@@ -55,7 +56,6 @@ def init_distributed(device: str = "auto") -> DistContext:
         if dev.type == "cuda":
             torch.cuda.set_device(dev)
         dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
-        log.info("rank %d of %d (%s backend) on %s", rank, world, dist.get_backend(), dev)
     return DistContext(rank, world, local_rank, dev)
 
 
