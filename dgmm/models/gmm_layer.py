@@ -20,8 +20,9 @@ float64 value:
 2. Correction: a cheap bound tells whether any element can exceed the tolerance; only then is the
    per-element bound evaluated, and the few (frame, component) pairs that both matter for the
    logsumexp (within 30 nats of their state's best component) and may be too inaccurate are
-   recomputed exactly in the direct form in float64 (gathered rows, autograd-differentiable).
-   In training with a sensible model this path touches few or no elements.
+   recomputed exactly in the direct form in float64 (gathered rows). In training with a sensible
+   model this path touches few or no elements. Gradients are analytic (Eq. (2)-(3)), so they need
+   no special path: only the values, hence the responsibilities, change.
 """
 
 from __future__ import annotations
@@ -50,66 +51,188 @@ def _direct_loglik(x: Tensor, means: Tensor, log_vars: Tensor, log_w: Tensor) ->
     return log_w.double() - 0.5 * (d * LOG_2PI + log_vars.sum(-1) + (diff * diff * torch.exp(-log_vars)).sum(-1))
 
 
-def gmm_component_log_likelihoods(x: Tensor, means: Tensor, log_vars: Tensor, weight_logits: Tensor,
-                                  var_floor: float = 0.0) -> Tensor:
-    """log(w_si N(x_b; mu_si, Sigma_si)) for all frames and components.
+def gmm_log_likelihoods(x: Tensor, means: Tensor, log_vars: Tensor, weight_logits: Tensor,
+                        var_floor: float = 0.0) -> Tensor:
+    """log p(x_b|s) = logsumexp_i log(w_si N(x_b; mu_si, Sigma_si)) for all frames and states.
 
     Args:
         x: [B, d] inputs (bottleneck outputs).
         means: [S, g, d] means mu'.
-        log_vars: [S, g, d] log-variances Sigma'; variances are exp(Sigma') floored at ``var_floor``.
-        weight_logits: [S, g] omega'; weights are softmax over g.
+        log_vars: [S, g, d] log-variances Sigma'; variances are exp(Sigma') floored at ``var_floor``
+            (the floor is a clamp: no gradient reaches Sigma' below it).
+        weight_logits: [S, g] omega'; weights are softmax over the g components.
     Returns:
-        [B, S, g] per-component log-likelihoods including the log weight.
+        [B, S] log-likelihoods. Differentiable in all four inputs, with the analytic gradients of
+        the paper's Eq. (2)-(3) (see _GMMLogLikelihood).
     """
-    S, g, d = means.shape
-    B = x.shape[0]
-    if var_floor > 0:
-        log_vars = torch.clamp(log_vars, min=math.log(var_floor))
-    log_w = F.log_softmax(weight_logits, dim=-1).reshape(S * g)
-    means = means.reshape(S * g, d)
-    log_vars = log_vars.reshape(S * g, d)
-    inv_var = torch.exp(-log_vars)
+    if x.ndim != 2 or means.ndim != 3 or x.shape[1] != means.shape[2]:
+        raise ValueError(f"gmm_log_likelihoods: x {tuple(x.shape)} does not match means {tuple(means.shape)}")
+    if log_vars.shape != means.shape or weight_logits.shape != means.shape[:2]:
+        raise ValueError(f"gmm_log_likelihoods: shapes means {tuple(means.shape)}, log_vars "
+                         f"{tuple(log_vars.shape)}, weight_logits {tuple(weight_logits.shape)} disagree")
+    return _GMMLogLikelihood.apply(x, means, log_vars, weight_logits, float(var_floor))
 
-    centre = x.detach().mean(0)
-    xc = x - centre
-    mc = means - centre
-    m_iv = mc * inv_var
-    c_sq = (mc * m_iv).sum(-1)  # C = Σ mu²/var (centred), [S*g]
-    const = log_w - 0.5 * (d * LOG_2PI + log_vars.sum(-1) + c_sq)
-    a_sq = (xc * xc) @ inv_var.t()  # A = Σ x²/var, [B, S*g]
-    ll = torch.addmm(const, xc, m_iv.t()) - 0.5 * a_sq
 
-    idx = _inaccurate_elements(ll.detach().view(B, S, g), a_sq.detach(), c_sq.detach(), xc.detach(),
-                               inv_var.detach())
+# exp(-80) is still a normal float32; smaller responsibilities would be denormals, which make the
+# backward GEMMs dozens of times slower on CPUs. They are raised to e^-80 (a relative change < 1e-34).
+_MIN_LOG_RESP = -80.0
+# States are processed in blocks whose temporaries (about this many floats each) stay in cache.
+_BLOCK_FLOATS = 1 << 19
+
+
+class _Workspace:
+    """Buffers for one block of nb states (rows ordered state-major, K = nb*g), reused block after
+    block so that they stay in cache (fresh large allocations cost as much as the arithmetic).
+
+    ``fill`` sets, for states s0:s1: W = [mu/Sigma, 1/Sigma] ([K, 2d], centred means), q = mu^2/Sigma
+    ([K, d]), lv = the floored log-variances, below = where the floor is active, log_w = log weights.
+    """
+
+    def __init__(self, nb: int, g: int, d: int, dtype: torch.dtype, floor: bool):
+        self.W_buf = torch.empty(nb * g, 2 * d, dtype=dtype)
+        self.q_buf = torch.empty(nb * g, d, dtype=dtype)
+        self.lv_buf = torch.empty(nb * g, d, dtype=dtype) if floor else None
+
+    def fill(self, means: Tensor, log_vars: Tensor, log_w: Tensor, centre: Tensor, log_floor: float | None):
+        nb, g, d = means.shape
+        K = nb * g
+        self.W, self.q = self.W_buf[:K], self.q_buf[:K]
+        self.m_iv, self.iv = self.W[:, :d], self.W[:, d:]
+        lv = log_vars.reshape(K, d)
+        self.below = None if log_floor is None else lv < log_floor
+        self.lv = lv if log_floor is None else torch.clamp(lv, min=log_floor, out=self.lv_buf[:K])
+        torch.neg(self.lv, out=self.iv).exp_()  # 1 / Sigma
+        torch.sub(means.reshape(K, d), centre, out=self.q)
+        torch.mul(self.q, self.iv, out=self.m_iv)  # mu / Sigma (centred)
+        self.q.mul_(self.m_iv)  # mu^2 / Sigma (centred)
+        self.log_w = log_w.reshape(K)
+        return self
+
+
+class _GMMLogLikelihood(torch.autograd.Function):
+    """Forward: centred expanded form (one GEMM) + exact correction; backward: Eq. (2)-(3).
+
+    With responsibilities pi_bsi, G_bs the incoming gradient and R_bsi = G_bs pi_bsi:
+        d/d mu_si      = sum_b R_bsi (x_b - mu_si) / Sigma_si
+        d/d Sigma'_si  = sum_b R_bsi ((x_b - mu_si)^2 / Sigma_si - 1) / 2   (0 below the floor)
+        d/d omega'_si  = sum_b (R_bsi - G_bs w_si)
+        d/d x_b        = sum_si R_bsi (mu_si - x_b) / Sigma_si
+    each evaluated with GEMMs in the centred coordinates. States are processed in blocks so that
+    the [B, block] intermediates stay in cache; only the responsibilities are kept for the backward
+    (the per-block parameter transforms are recomputed, which is cheaper than storing them).
+    """
+
+    @staticmethod
+    def forward(ctx, x, means, log_vars, weight_logits, var_floor):
+        S, g, d = means.shape
+        B = x.shape[0]
+        log_floor = math.log(var_floor) if var_floor > 0 else None
+        if log_floor is not None and not float(log_vars.amin()) < log_floor:
+            log_floor = None  # no variance below the floor: skip clamping and masking
+        log_w = torch.log_softmax(weight_logits, dim=-1)
+        centre = x.mean(0)
+        xc = x - centre
+        xx = torch.cat([xc, -0.5 * xc * xc], dim=1)  # [B, 2d]: ll = xx @ W^T + const
+        x_sq_max = float((xc * xc).sum(-1).max()) if B else 0.0
+        keep = any(ctx.needs_input_grad[:4])
+        out = torch.empty(B, S, dtype=x.dtype)
+        resp_blocks = []
+        nb = _block_states(B, g, d)
+        ws = _Workspace(min(nb, S), g, d, x.dtype, log_floor is not None)
+        for s0 in range(0, S, nb):
+            s1 = min(S, s0 + nb)
+            ws.fill(means[s0:s1], log_vars[s0:s1], log_w[s0:s1], centre, log_floor)
+            ll = _block_log_likelihoods(ws, x, xx, x_sq_max, means[s0:s1]).view(B, s1 - s0, g)
+            top = ll.amax(-1, keepdim=True)
+            resp = ll.sub_(top).clamp_min_(_MIN_LOG_RESP).exp_()
+            tot = (resp.view(-1, g) @ resp.new_ones(g, 1)).view(B, s1 - s0, 1)  # sum over g (fast form)
+            torch.add(top, tot.log(), out=out[:, s0:s1, None])
+            if keep:
+                resp_blocks.append(resp.div_(tot))
+        xx[:, d:].neg_()  # [xc, xc^2/2] for the backward
+        ctx.save_for_backward(xx, centre, means, log_vars, log_w)
+        ctx.resp_blocks, ctx.log_floor, ctx.nb = resp_blocks, log_floor, nb
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        xx, centre, means, log_vars, log_w = ctx.saved_tensors
+        S, g, d = means.shape
+        B = xx.shape[0]
+        xc = xx[:, :d]
+        need_x, need_m, need_v, need_w = ctx.needs_input_grad[:4]
+        gx = torch.zeros_like(xc) if need_x else None
+        gm = torch.empty(S, g, d, dtype=means.dtype) if need_m else None
+        glv = torch.empty(S, g, d, dtype=log_vars.dtype) if need_v else None
+        gw = torch.empty_like(log_w) if need_w else None
+        nb = ctx.nb
+        ws = _Workspace(min(nb, S), g, d, xx.dtype, ctx.log_floor is not None)
+        r_buf = torch.empty(B, min(nb, S) * g, dtype=xx.dtype)
+        for j, s0 in enumerate(range(0, S, nb)):
+            s1 = min(S, s0 + nb)
+            K = (s1 - s0) * g
+            ws.fill(means[s0:s1], log_vars[s0:s1], log_w[s0:s1], centre, ctx.log_floor)
+            r = r_buf[:, :K]
+            torch.mul(ctx.resp_blocks[j], grad[:, s0:s1, None], out=r.view(B, s1 - s0, g))  # R_bsi
+            n = r.sum(0)[:, None]  # [K, 1]
+            if need_x:
+                rw = r @ ws.W  # [B, 2d] = [R mu/Sigma, R 1/Sigma]
+                gx.add_(rw[:, :d]).addcmul_(xc, rw[:, d:], value=-1.0)
+            if need_m or need_v:
+                p = r.t() @ xx  # [K, 2d] = [sum_b R x_b, sum_b R x_b^2 / 2]
+                p1 = p[:, :d]
+                if need_v:
+                    # 1/2 sum_b R ((x-mu)^2/Sigma - 1) = P2/2 / Sigma - P1 mu/Sigma + n/2 (mu^2/Sigma - 1)
+                    gv = torch.mul(p[:, d:], ws.iv, out=glv[s0:s1].view(K, d))
+                    gv.addcmul_(ws.m_iv, p1, value=-1.0).addcmul_(ws.q, n, value=0.5).sub_(0.5 * n)
+                    if ws.below is not None:
+                        gv.masked_fill_(ws.below, 0.0)
+                if need_m:
+                    torch.mul(p1, ws.iv, out=gm[s0:s1].view(K, d)).addcmul_(ws.m_iv, n, value=-1.0)
+            if need_w:
+                gw[s0:s1] = n.view(s1 - s0, g) - log_w[s0:s1].exp() * grad[:, s0:s1].sum(0)[:, None]
+        return gx, gm, glv, gw, None
+
+
+def _block_states(B: int, g: int, d: int) -> int:
+    """States per block: temporaries [nb*g, 2d] and [B, nb*g] of about _BLOCK_FLOATS floats."""
+    return max(1, _BLOCK_FLOATS // (g * max(2 * d, B, 1)))
+
+
+def _block_log_likelihoods(ws: _Workspace, x: Tensor, xx: Tensor, x_sq_max: float, means: Tensor) -> Tensor:
+    """[B, nb*g] log(w N(x; mu, Sigma)) of one block, corrected where float32 may be too inaccurate."""
+    nb, g, d = means.shape
+    c_sq = ws.q.sum(-1)  # C = sum mu^2/Sigma (centred), [nb*g]
+    const = ws.log_w - 0.5 * (d * LOG_2PI + ws.lv.sum(-1) + c_sq)
+    # Cheap bound first (A <= |xc|^2 max 1/Sigma); the per-element check only if it fails.
+    a_max = x_sq_max * float(ws.iv.max()) if ws.iv.numel() else 0.0
+    if x.dtype == torch.float64 or ERR_FACTOR * (math.sqrt(a_max) + math.sqrt(max(float(c_sq.max()), 0.0))) ** 2 <= ABS_TOL:
+        return torch.addmm(const, xx, ws.W.t())
+    ll = torch.addmm(const, xx[:, :d], ws.m_iv.t())
+    a_sq = torch.mm(xx[:, d:], ws.iv.t()).mul_(-2.0)  # A = sum x^2/Sigma, [B, nb*g]
+    ll.sub_(a_sq, alpha=0.5)
+    idx = _inaccurate_elements(ll.view(x.shape[0], nb, g), a_sq, c_sq)
     if idx is not None:
         b, k = idx
-        exact = _direct_loglik(x[b], means[k], log_vars[k], log_w[k]).to(ll.dtype)
-        ll = ll.index_put((b, k), exact)
-    return ll.view(B, S, g)
+        ll[b, k] = _direct_loglik(x[b], means.reshape(nb * g, d)[k], ws.lv[k], ws.log_w[k]).to(ll.dtype)
+    return ll
 
 
-def _inaccurate_elements(ll: Tensor, a_sq: Tensor, c_sq: Tensor, xc: Tensor, inv_var: Tensor):
-    """(frame, component) indices whose expanded-form value may miss the tolerance and that matter.
+def _inaccurate_elements(ll: Tensor, a_sq: Tensor, c_sq: Tensor):
+    """(frame, column) indices whose expanded-form value may miss the tolerance and that matter.
 
-    ll: [B, S, g] expanded-form values; a_sq: [B, S*g]; c_sq: [S*g]; xc: [B, d]; inv_var: [S*g, d].
-    Returns None when no element needs a correction (the common case, decided in O(B·d + S·g·d)).
+    ll: [B, nb, g] expanded-form values; a_sq: [B, nb*g] A = sum x^2/Sigma; c_sq: [nb*g] C = sum
+    mu^2/Sigma (both centred). Returns None when no element needs a correction.
     """
-    if ll.dtype == torch.float64:
-        return None
-    B, S, g = ll.shape
-    # Cheap global bound: A <= |xc|² max(1/var).
-    a_max = float((xc * xc).sum(-1).max()) * float(inv_var.max())
-    if ERR_FACTOR * (math.sqrt(a_max) + math.sqrt(float(c_sq.max()))) ** 2 <= ABS_TOL:
-        return None
-    err = ERR_FACTOR * (a_sq.clamp_min(0).sqrt() + c_sq.sqrt()).square().view(B, S, g)
+    B, nb, g = ll.shape
+    err = (a_sq.clamp_min(0).sqrt_().add_(c_sq.clamp_min(0).sqrt())).square_().mul_(ERR_FACTOR).view(B, nb, g)
     tol = torch.clamp(REL_TOL * ll.abs(), min=ABS_TOL)
     need = err > tol
     if not bool(need.any()):
         return None
     floor = (ll - err).amax(-1, keepdim=True) - RELEVANT_NATS
     need &= (ll + err) >= floor
-    b, k = need.view(B, S * g).nonzero(as_tuple=True)
+    b, k = need.view(B, nb * g).nonzero(as_tuple=True)
     return (b, k) if b.numel() else None
 
 
@@ -136,13 +259,9 @@ class GMMLayer(nn.Module):
         """The paper's schedule: train means and weights first (variances fixed), then everything."""
         self.log_vars.requires_grad_(flag)
 
-    def component_log_likelihoods(self, x: Tensor) -> Tensor:
-        """[B, d] -> [B, S, g]: log(w_si N(x; mu_si, Sigma_si))."""
-        return gmm_component_log_likelihoods(x, self.means, self.log_vars, self.weight_logits, self.var_floor)
-
     def forward(self, x: Tensor) -> Tensor:
         """[B, d] -> [B, S]: log p(x|s)."""
-        return torch.logsumexp(self.component_log_likelihoods(x), dim=-1)
+        return gmm_log_likelihoods(x, self.means, self.log_vars, self.weight_logits, self.var_floor)
 
     @torch.no_grad()
     def init_from_data(self, x: Tensor, y: Tensor, iters: int = 5, chunk: int = 8192) -> None:

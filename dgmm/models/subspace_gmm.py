@@ -18,7 +18,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from dgmm.models.gmm_layer import gmm_component_log_likelihoods
+from dgmm.models.gmm_layer import gmm_log_likelihoods
 
 SHARE_OPTIONS = ("mean", "mean_weight", "all")
 
@@ -72,4 +72,4 @@ class SubspaceGMMLayer(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """[B, d] -> [B, S]: log p(x|s)."""
         means, log_vars, logits = self.gmm_parameters()
-        return torch.logsumexp(gmm_component_log_likelihoods(x, means, log_vars, logits, self.var_floor), dim=-1)
+        return gmm_log_likelihoods(x, means, log_vars, logits, self.var_floor)

@@ -1,0 +1,128 @@
+"""Benchmark of the GMM layer (forward + backward) and of whole training steps, DNN vs DGMM.
+
+For each shape (B frames, S states, g components, d dimensions) it times, in one process and
+interleaved so that the machine's load affects all alike:
+  gmm      GMMLayer forward + backward (gradients for x, means, log-variances, weight logits)
+  gemm     a plain GEMM of the same FLOPs, [B, 2d] x [2d, S*g], forward + backward (both inputs)
+  linear   the DNN's output layer, Linear(2560 -> S) + log_softmax, forward + backward
+and the full training step (forward, loss, backward, SGD update) of the paper's DNN 8x2560 and of
+DGMM 7x2560 + GMM(d, g), in frames/s. Ratios are the figures to read; absolute times depend on load.
+
+Usage: python benchmarks/bench_gmm_layer.py [--threads 2] [--reps 5] [--quick] [--out RESULTS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import time
+
+import torch
+import torch.nn.functional as F
+
+from dgmm.models import GMMLayer, build_model
+
+SHAPES = [  # (name, B, S, g, d)
+    ("small", 200, 100, 4, 40),
+    ("GMM(480,5)", 200, 2432, 5, 480),
+    ("GMM(272,5)", 200, 2432, 5, 272),
+    ("GMM(80,15)", 200, 13568, 15, 80),
+]
+
+
+def timeit(fns: dict, reps: int) -> dict:
+    """Median seconds per call of each function, calls interleaved round-robin (after one warm-up)."""
+    for f in fns.values():
+        f()
+    times = {k: [] for k in fns}
+    for _ in range(reps):
+        for k, f in fns.items():
+            t = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t)
+    return {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+
+
+def layer_fns(B: int, S: int, g: int, d: int, hidden: int = 2560):
+    torch.manual_seed(0)
+    layer = GMMLayer(d, S, g)
+    x = torch.randn(B, d, requires_grad=True)
+    a = torch.randn(B, 2 * d, requires_grad=True)
+    w = torch.randn(S * g, 2 * d, requires_grad=True)
+    lin = torch.nn.Linear(hidden, S)
+    h = torch.randn(B, hidden, requires_grad=True)
+    y = torch.randint(0, S, (B,))
+
+    def gmm():
+        layer.zero_grad(set_to_none=True)
+        x.grad = None
+        layer(x).sum().backward()
+
+    def gemm():
+        a.grad = w.grad = None
+        (a @ w.t()).sum().backward()
+
+    def linear():
+        lin.zero_grad(set_to_none=True)
+        h.grad = None
+        F.nll_loss(F.log_softmax(lin(h), -1), y).backward()
+
+    return {"gmm": gmm, "gemm": gemm, "linear": linear}
+
+
+def step_fn(config: dict, B: int):
+    torch.manual_seed(0)
+    model = build_model(config)
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    x = torch.randn(B, config.get("input_dim", 1040))
+    y = torch.randint(0, config["num_states"], (B,))
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss, _ = model.training_loss(x, y)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="small shape and no training steps (smoke test)")
+    ap.add_argument("--out", default=None, help="write the markdown table here")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    lines = [f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
+             f"threads {args.threads}, load average at start {os.getloadavg()[0]:.2f}", "",
+             "| shape (B, S, g, d) | GMM layer fwd+bwd ms | equal-FLOP GEMM ms | Linear(2560->S)+log_softmax ms | GMM/GEMM | GMM/Linear |",
+             "|---|---|---|---|---|---|"]
+    for name, B, S, g, d in SHAPES[:1] if args.quick else SHAPES:
+        t = timeit(layer_fns(B, S, g, d), args.reps)
+        lines.append(f"| {name} ({B}, {S}, {g}, {d}) | {1e3 * t['gmm']:.1f} | {1e3 * t['gemm']:.1f} | "
+                     f"{1e3 * t['linear']:.1f} | {t['gmm'] / t['gemm']:.2f} | {t['gmm'] / t['linear']:.2f} |")
+        print(lines[-1], flush=True)
+    if not args.quick:
+        B = 200
+        steps = {"DNN 8x2560": step_fn({"type": "dnn", "num_states": 2432}, B),
+                 "DGMM 7x2560+GMM(272,5)": step_fn({"type": "dgmm", "num_states": 2432, "bottleneck_dim": 272,
+                                                    "num_components": 5}, B),
+                 "DGMM 7x2560+GMM(480,5)": step_fn({"type": "dgmm", "num_states": 2432, "bottleneck_dim": 480,
+                                                    "num_components": 5}, B)}
+        t = timeit(steps, args.reps)
+        lines += ["", f"Training step (batch {B}, SGD), frames/s:", "",
+                  "| model | frames/s | step time / DNN's |", "|---|---|---|"]
+        for k, v in t.items():
+            lines.append(f"| {k} | {B / v:.0f} | {v / t['DNN 8x2560']:.2f} |")
+            print(lines[-1], flush=True)
+    lines.append(f"\nload average at end {os.getloadavg()[0]:.2f}")
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
