@@ -14,6 +14,7 @@ Shapes: raw features [T, 13]; with deltas and double deltas [T, 39]; float32.
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 
 import kaldi_native_fbank as knf
@@ -68,14 +69,22 @@ def parse_cmvn_opts(opts: str) -> bool:
     return norm_vars
 
 
-def compute_mfcc(data: str | os.PathLike, cwd: str | os.PathLike | None = None,
+def compute_mfcc(data: str | os.PathLike, cwd: str | os.PathLike | None = None, dither: float = 1.0,
                  **mfcc_opts) -> dict[str, np.ndarray]:
-    """MFCCs [T, 13] for every utterance of ``data/wav.scp`` (paths resolved in ``cwd``)."""
+    """MFCCs [T, 13] for every utterance of ``data/wav.scp`` (paths resolved in ``cwd``).
+
+    ``dither`` is Kaldi's default 1.0 (Gaussian noise of that standard deviation on the int16-range
+    samples, which keeps runs of digital silence off the log floor), but reproducible: the noise is
+    seeded by the utterance id.
+    """
     d = Path(data)
     wavs = read_table(d / "wav.scp")
     out = {}
     for utt, spec in wavs.items():
         x, rate = read_wav_entry(spec, utt, cwd=cwd)
+        if dither > 0:
+            rng = np.random.default_rng(zlib.crc32(utt.encode()))
+            x = x + (dither * rng.standard_normal(len(x))).astype(np.float32)
         out[utt] = mfcc(x, rate, **mfcc_opts)
     return out
 

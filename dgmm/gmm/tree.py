@@ -241,7 +241,7 @@ def _stub(roots, num_pdf_classes: dict[int, int], counter: list[int]) -> EventMa
             table.append(ConstantEventMap(counter[0] - 1))
         return TableEventMap(PDF_CLASS, tuple(table))
     all_phones = [p for r in roots for p in r[0]]
-    if max(len(r[0]) for r in roots) == 1 and max(all_phones) < 2 * len(roots):
+    if max(len(r[0]) for r in roots) == 1 and len(roots) <= 2 * max(all_phones):
         table: list[EventMap | None] = [None] * (max(all_phones) + 1)
         for r in roots:
             table[r[0][0]] = _stub([r], num_pdf_classes, counter)
