@@ -114,8 +114,9 @@ def test_streaming_frames_match_in_memory(fsdd):
         xs, ys = st.gather(frames, 20, 5)
         xm, ym = fs.gather(frames, 20, 5)
         assert torch.equal(xs, xm) and torch.equal(ys, ym)
-        most = max(most, sum(len(t) for t in st._loaded.values()))
-    assert len(st._loaded) <= 2 and most <= 2 * 400 + int(fs.index.lengths.max())
+        most = max(most, len(st._buf))
+        assert len(st._loaded) <= 2 and all(t.data_ptr() >= st._buf.data_ptr() for t in st._loaded.values())
+    assert most <= 2 * 400 + 2 * int(fs.index.lengths.max())
 
 
 def test_iter_batches_shards_equal_global_batch():

@@ -6,8 +6,10 @@ of frame ids ``[B]`` is spliced by gathering ``feats[context_index(...)]`` -> ``
 ``C = left+1+right``, so the spliced ``[N, C*D]`` matrix never exists.
 
 Larger corpora use ``StreamingFrames``: the same batches (same order, same frames) but features are
-read from ``feats.scp`` one shuffle block at a time; at most two blocks are held, so the memory bound
-is ``2 * block_frames * D * 4`` bytes (+ the same per-frame labels/offsets as int64).
+read from ``feats.scp`` one shuffle block at a time. A batch touches at most two consecutive blocks;
+feature memory stays below ``3 * block_frames * D * 4`` bytes (two blocks held, a third while the
+next one loads; an utterance longer than ``block_frames`` is a block of its own), plus int64 labels
+[N] and utterance offsets.
 """
 
 from __future__ import annotations
@@ -170,9 +172,18 @@ class FrameSet:
 
     def gather(self, frames: torch.Tensor, left: int, right: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Spliced inputs [B, (left+1+right)*D] and labels [B] of global frame ids [B]."""
-        u = self.index.utt_of_frame(frames)
-        idx = context_index(frames, self.index.offsets[u], self.index.offsets[u + 1], left, right)
-        return self.feats[idx].reshape(len(frames), -1), self.labels[frames]
+        f = frames.numpy()
+        off = self.index.offsets.numpy()
+        u = np.searchsorted(off, f, side="right") - 1
+        idx = context_index(f, off[u], off[u + 1], left, right)
+        return _take(self.feats, idx), self.labels[frames]
+
+
+def _take(feats: torch.Tensor, idx: np.ndarray) -> torch.Tensor:
+    """feats[idx] reshaped to [B, C*D], gathered by numpy: single-threaded and fast for small
+    batches (torch's intra-op threads cost more than the copy on a busy machine)."""
+    out = np.take(feats.numpy(), idx.reshape(-1), axis=0)
+    return torch.from_numpy(out.reshape(idx.shape[0], -1))
 
 
 def read_frames(data_dir: str | os.PathLike, ali_dir: str | os.PathLike, utts: Sequence[str] | None,
@@ -248,7 +259,8 @@ class StreamingFrames:
     """Same interface as FrameSet, reading features from feats.scp one shuffle block at a time.
 
     Call ``set_epoch`` with the (epoch, seed, block_frames) of ``shuffle_order``: a batch then touches
-    the current block and at most the next one, and only those (at most two) blocks are kept.
+    the current block and at most the next one, and only those blocks are kept (see the module doc
+    for the memory bound).
     """
 
     def __init__(self, data_dir, ali_dir, utts: Sequence[str] | None, cmvn: Cmvn):
@@ -257,39 +269,52 @@ class StreamingFrames:
         self.labels = torch.from_numpy(np.concatenate(
             [_labels(ali, u, self.num_pdfs, ali_dir) for u in self.index.utts]))
         self.feat_dim = int(np.asarray(self._feats_scp[self.index.utts[0]]).shape[1])
-        self._block_of_utt = None
+        self._block_of_utt: np.ndarray | None = None  # [U] block id of each utterance this epoch
         self._loaded: dict[int, torch.Tensor] = {}  # block id -> its utterances' feats, concatenated
+        self._blocks: list[int] | None = None  # the blocks held in _buf, in order
+        self._buf = self._start = None
 
     def __len__(self) -> int:
         return self.index.num_frames
 
     def set_epoch(self, epoch: int, seed: int, block_frames: int) -> None:
         uperm, block = _block_plan(self.index, _epoch_generator(seed, epoch), block_frames)
-        self._block_of_utt = torch.empty_like(block)
-        self._block_of_utt[uperm] = block
-        self._loaded = {}
+        self._block_of_utt = np.empty(len(block), dtype=np.int64)
+        self._block_of_utt[uperm.numpy()] = block.numpy()
+        self._loaded, self._blocks = {}, None
 
     def _load_block(self, b: int) -> torch.Tensor:
-        utts = torch.nonzero(self._block_of_utt == b).flatten().tolist()
+        utts = np.flatnonzero(self._block_of_utt == b).tolist()
         return torch.cat([torch.from_numpy(self.cmvn(self.index.utts[i], np.asarray(
             self._feats_scp[self.index.utts[i]], np.float32))) for i in utts])
 
     def gather(self, frames: torch.Tensor, left: int, right: int) -> tuple[torch.Tensor, torch.Tensor]:
         if self._block_of_utt is None:
             raise RuntimeError("StreamingFrames.set_epoch() must be called before gather()")
-        u = self.index.utt_of_frame(frames)
-        blocks = torch.unique(self._block_of_utt[u]).tolist()
+        f = frames.numpy()
+        off = self.index.offsets.numpy()
+        u = np.searchsorted(off, f, side="right") - 1
+        blocks = sorted(set(self._block_of_utt[u].tolist()))
+        if blocks != self._blocks:
+            self._switch(blocks)
+        s = self._start[u]
+        idx = context_index(f - off[u] + s, s, s + (off[u + 1] - off[u]), left, right)
+        return _take(self._buf, idx), self.labels[frames]
+
+    def _switch(self, blocks: list[int]) -> None:
+        """Hold exactly ``blocks`` (loading the missing ones), concatenated in one buffer."""
         self._loaded = {b: self._loaded[b] if b in self._loaded else self._load_block(b) for b in blocks}
-        # frames of the loaded blocks are concatenated in (block, utterance index) order
-        order = torch.cat([torch.nonzero(self._block_of_utt == b).flatten() for b in blocks])
-        lens = self.index.lengths[order]
-        start = torch.zeros(len(self.index.utts), dtype=torch.int64)
-        start[order] = torch.cumsum(lens, 0) - lens
-        buf = torch.cat([self._loaded[b] for b in blocks])
-        s = start[u]
-        f = frames - self.index.offsets[u] + s
-        idx = context_index(f, s, s + self.index.lengths[u], left, right)
-        return buf[idx].reshape(len(frames), -1), self.labels[frames]
+        order = np.concatenate([np.flatnonzero(self._block_of_utt == b) for b in blocks])
+        lens = self.index.lengths.numpy()[order]
+        self._start = np.zeros(len(self.index.utts), dtype=np.int64)
+        self._start[order] = np.cumsum(lens) - lens
+        if len(blocks) == 1:
+            self._buf = self._loaded[blocks[0]]
+        else:  # one buffer; the blocks become views of it, so each is held once
+            self._buf = torch.cat([self._loaded[b] for b in blocks])
+            ends = np.cumsum([len(self._loaded[b]) for b in blocks])
+            self._loaded = {b: self._buf[e - len(self._loaded[b]):e] for b, e in zip(blocks, ends)}
+        self._blocks = blocks
 
 
 # ----------------------------------------------------------------------------- order and batches
