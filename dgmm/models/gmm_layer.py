@@ -76,6 +76,7 @@ def gmm_log_likelihoods(x: Tensor, means: Tensor, log_vars: Tensor, weight_logit
 # exp(-80) is still a normal float32; smaller responsibilities would be denormals, which make the
 # backward GEMMs dozens of times slower on CPUs. They are raised to e^-80 (a relative change < 1e-34).
 _MIN_LOG_RESP = -80.0
+_TINY_GRAD = {torch.float32: 1e-30}
 # States are processed in blocks whose temporaries (about this many floats each) stay in cache.
 _BLOCK_FLOATS = 1 << 19
 
@@ -168,12 +169,17 @@ class _GMMLogLikelihood(torch.autograd.Function):
         nb = ctx.nb
         ws = _Workspace(min(nb, S), g, d, xx.dtype, ctx.log_floor is not None)
         r_buf = torch.empty(B, min(nb, S) * g, dtype=xx.dtype)
+        # The incoming gradient of very unlikely states (posterior ~ e^-100) and small
+        # responsibilities multiply to float32 denormals; they are flushed to 0 (|R| < 1e-30).
+        tiny = _TINY_GRAD.get(xx.dtype, 0.0)
         for j, s0 in enumerate(range(0, S, nb)):
             s1 = min(S, s0 + nb)
             K = (s1 - s0) * g
             ws.fill(means[s0:s1], log_vars[s0:s1], log_w[s0:s1], centre, ctx.log_floor)
             r = r_buf[:, :K]
             torch.mul(ctx.resp_blocks[j], grad[:, s0:s1, None], out=r.view(B, s1 - s0, g))  # R_bsi
+            if tiny:
+                r.masked_fill_(r.abs() < tiny, 0.0)  # no denormals into the GEMMs
             n = r.sum(0)[:, None]  # [K, 1]
             if need_x:
                 rw = r @ ws.W  # [B, 2d] = [R mu/Sigma, R 1/Sigma]
