@@ -18,7 +18,8 @@ from dgmm.gmm.align import align, transition_costs, write_alignments  # noqa: E4
 from dgmm.gmm.decode import GmmDecoder  # noqa: E402
 from dgmm.gmm.expdir import read_ali_dir, write_exp_dir  # noqa: E402
 from dgmm.gmm.features import load_feats  # noqa: E402
-from dgmm.gmm.mono import Lang, MonoConfig, train_mono  # noqa: E402
+from dgmm.gmm.langdir import Lang  # noqa: E402
+from dgmm.gmm.mono import MonoConfig, train_mono  # noqa: E402
 from dgmm.gmm.tree import acc_tree_stats, build_tree, cluster_phones, read_roots  # noqa: E402
 from dgmm.gmm.triphone import GraphCompiler, convert_alignments, transition_model_for_tree  # noqa: E402
 from dgmm.graph.mkgraph import mkgraph  # noqa: E402
@@ -182,3 +183,32 @@ def test_tree_from_kaldi_alignments(fsdd):
     for u in list(conv)[:50]:
         np.testing.assert_array_equal(old["phone"][alis[u]], new["phone"][conv[u]])
         np.testing.assert_array_equal(old["hmm_state"][alis[u]], new["hmm_state"][conv[u]])
+
+
+def test_fsdd_train_deltas_writes_kaldi_files(fsdd, tmp_path):
+    """train_deltas from Kaldi's mono alignments (300 utterances, shortened schedule with one
+    realignment): tree, final.mdl and binary ali.*.gz parse back to what training held."""
+    from dgmm.gmm.triphone import TriConfig, train_deltas
+    from dgmm.kaldi.event_map import format_tree
+
+    ref, lang, feats, texts, utts = fsdd
+    mono = read_gmm_model(ref / "exp/mono_ali/final.mdl")
+    alis = {u: a for u, a in read_ali_dir(ref / "exp/mono_ali").items() if u in feats}
+    cfg = TriConfig(num_iters=4, max_iter_inc=3, realign_iters=(2,))
+    model, tree, tr = train_deltas(lang, feats, {u: texts[u] for u in alis}, mono, alis, 60, 300, cfg)
+    assert len(tr.alis) == len(alis)  # every utterance realigned with the triphone graphs
+    exp = tmp_path / "tri1"
+    jobs = [utts[:150], utts[150:]]
+    write_exp_dir(exp, model, format_tree(tree), tr.alis, jobs, tr.occs, "", ref / "data/lang", ali_binary=True)
+    assert read_tree(exp / "tree") == tree
+    back = read_gmm_model(exp / "final.mdl")
+    np.testing.assert_array_equal(back.trans_model.tuples, model.trans_model.tuples)
+    assert back.am.num_gauss == model.am.num_gauss and len(back.am.pdfs) == tree.num_pdfs
+    assert gzip.open(exp / "ali.1.gz").read(1) != b""
+    got = read_ali_dir(exp)
+    assert got.keys() == tr.alis.keys()
+    for u in got:
+        np.testing.assert_array_equal(got[u], tr.alis[u])
+    # every frame's pdf is one of the tree's leaves
+    info = model.trans_model.tid_info()
+    assert info["pdf"][np.concatenate(list(got.values()))].max() < tree.num_pdfs

@@ -24,7 +24,8 @@ from dgmm.cli import DgmmError, run_main, setup_logging  # noqa: E402
 from dgmm.gmm.expdir import job_utterances  # noqa: E402
 from dgmm.gmm.features import load_feats  # noqa: E402
 from dgmm.gmm.align import write_alignments  # noqa: E402
-from dgmm.gmm.mono import Lang, Trainer  # noqa: E402
+from dgmm.gmm.langdir import Lang  # noqa: E402
+from dgmm.gmm.trainer import Trainer  # noqa: E402
 from dgmm.gmm.triphone import GraphCompiler  # noqa: E402
 from dgmm.kaldi.event_map import read_tree  # noqa: E402
 from dgmm.kaldi.gmm_model import read_gmm_model  # noqa: E402

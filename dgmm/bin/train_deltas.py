@@ -20,7 +20,7 @@ from pathlib import Path  # noqa: E402
 from dgmm.cli import DgmmError, run_main, setup_logging  # noqa: E402
 from dgmm.gmm.expdir import job_utterances, read_ali_dir, write_exp_dir  # noqa: E402
 from dgmm.gmm.features import load_feats  # noqa: E402
-from dgmm.gmm.mono import Lang  # noqa: E402
+from dgmm.gmm.langdir import Lang  # noqa: E402
 from dgmm.gmm.triphone import TriConfig, train_deltas  # noqa: E402
 from dgmm.kaldi.event_map import format_tree  # noqa: E402
 from dgmm.kaldi.gmm_model import read_gmm_model  # noqa: E402

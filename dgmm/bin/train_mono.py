@@ -22,7 +22,8 @@ from pathlib import Path
 from dgmm.cli import DgmmError, run_main, setup_logging
 from dgmm.gmm.expdir import job_utterances, write_exp_dir
 from dgmm.gmm.features import load_feats
-from dgmm.gmm.mono import Lang, MonoConfig, train_mono
+from dgmm.gmm.langdir import Lang
+from dgmm.gmm.mono import MonoConfig, train_mono
 from dgmm.kaldi.tables import read_table
 
 log = logging.getLogger("train_mono")

@@ -30,7 +30,9 @@ import numpy as np
 
 from dgmm.kaldi.event_map import (PDF_CLASS, ConstantEventMap, ContextDependency, EventMap,
                                   SplitEventMap, TableEventMap)
+from dgmm.kaldi.alignments import split_to_phones
 from dgmm.kaldi.gmm_model import TransitionModel
+from dgmm.kaldi.transition_model import TransitionModel as KaldiTransitionModel
 
 log = logging.getLogger(__name__)
 
@@ -67,19 +69,16 @@ class TreeStats:
         return (self.stats.shape[1] - 1) // 2
 
 
-def split_to_phones(info: dict[str, np.ndarray], tm: TransitionModel, ali: np.ndarray) -> list[np.ndarray]:
-    """Frame ranges of the phone instances of an alignment (Kaldi's SplitToPhones, reordered HMMs):
-    a new phone starts where a transition-id is the first one entering a phone's initial HMM state."""
-    starts = np.nonzero(info["is_start"][ali])[0]
-    if len(starts) == 0 or starts[0] != 0:
-        starts = np.concatenate([[0], starts])
-    return np.split(np.arange(len(ali)), starts[1:])
+def phone_lookup(tm: TransitionModel) -> KaldiTransitionModel:
+    """The transition-id lookup tables of ``tm`` (for :func:`phone_segments`)."""
+    return KaldiTransitionModel.from_parts(tm.topo, tm.tuples, tm.log_probs)
 
 
-def _is_start(tm: TransitionModel, info: dict[str, np.ndarray]) -> np.ndarray:
-    """Per tid: True if it can be the first frame of a phone (hmm_state 0 and not a self-loop, i.e. the
-    reordered topology's first emitted tid), as Kaldi's IsFirstTransitionOfPhone with reorder."""
-    return (info["hmm_state"] == 0) & ~info["is_self_loop"] & (np.arange(len(info["pdf"])) > 0)
+def phone_segments(lookup: KaldiTransitionModel, ali: np.ndarray) -> list[np.ndarray]:
+    """Frame indices of each phone instance of an alignment (Kaldi's SplitToPhones)."""
+    pieces = split_to_phones(lookup, ali)
+    bounds = np.cumsum([0] + [len(p) for p in pieces])
+    return [np.arange(bounds[i], bounds[i + 1]) for i in range(len(pieces))]
 
 
 def acc_tree_stats(tm: TransitionModel, feats: dict[str, np.ndarray], alis: dict[str, np.ndarray],
@@ -88,7 +87,7 @@ def acc_tree_stats(tm: TransitionModel, feats: dict[str, np.ndarray], alis: dict
     if (context_width, central_position) != (3, 1):
         raise ValueError("only context width 3, central position 1 (triphones) is supported")
     info = tm.tid_info()
-    info["is_start"] = _is_start(tm, info)
+    lookup = phone_lookup(tm)
     pdf_class = np.zeros(len(info["pdf"]), np.int64)
     for t in range(1, len(pdf_class)):
         st = tm.topo.entry(int(info["phone"][t]))[int(info["hmm_state"][t])]
@@ -100,7 +99,7 @@ def acc_tree_stats(tm: TransitionModel, feats: dict[str, np.ndarray], alis: dict
         x = feats[utt]
         if len(x) != len(ali):
             raise ValueError(f"utterance {utt}: {len(ali)} alignment frames but {len(x)} feature frames")
-        segs = split_to_phones(info, tm, ali)
+        segs = phone_segments(lookup, ali)
         phones = np.array([info["phone"][ali[s[0]]] for s in segs])
         left = np.concatenate([[0], phones[:-1]])
         right = np.concatenate([phones[1:], [0]])

@@ -17,18 +17,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from dgmm.cli import DgmmError
 from dgmm.gmm import estimate
 from dgmm.gmm.align import Graph
-from dgmm.gmm.mono import Lang, Trainer
+from dgmm.gmm.langdir import Lang
+from dgmm.gmm.trainer import Trainer
 from dgmm.gmm.tree import (PDF_CLASS, TreeStats, _col, acc_tree_stats, build_tree, cluster_phones,
-                           read_roots, split_to_phones, _is_start)
+                           phone_lookup, phone_segments, read_roots)
 from dgmm.graph import hmm_fst
-from dgmm.kaldi.event_map import ConstantEventMap, ContextDependency, SplitEventMap, TableEventMap
+from dgmm.kaldi.event_map import ConstantEventMap, ContextDependency, TableEventMap
 from dgmm.kaldi.gmm_model import AmDiagGmm, DiagGmm, GmmModel, HmmTopology, TransitionModel
 from dgmm.kaldi.ports import kaldifst
 
@@ -168,7 +168,7 @@ def convert_alignments(old: TransitionModel, new: TransitionModel, tree: Context
                        alis: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """``convert-ali``: same phones, HMM states and transitions, the new tree's pdfs."""
     oi, ni = old.tid_info(), new.tid_info()
-    oi["is_start"] = _is_start(old, oi)
+    lookup = phone_lookup(old)
     # index of a tid within its transition-state
     first = {}
     for t in range(1, len(oi["pdf"])):
@@ -180,7 +180,7 @@ def convert_alignments(old: TransitionModel, new: TransitionModel, tree: Context
     tstate_of = {tuple(int(v) for v in row): i + 1 for i, row in enumerate(new.tuples)}
     out = {}
     for utt, ali in alis.items():
-        segs = split_to_phones(oi, old, ali)
+        segs = phone_segments(lookup, ali)
         phones = [int(oi["phone"][ali[s[0]]]) for s in segs]
         new_ali = np.empty_like(ali)
         for k, s in enumerate(segs):
