@@ -212,3 +212,17 @@ def test_fsdd_train_deltas_writes_kaldi_files(fsdd, tmp_path):
     # every frame's pdf is one of the tree's leaves
     info = model.trans_model.tid_info()
     assert info["pdf"][np.concatenate(list(got.values()))].max() < tree.num_pdfs
+
+
+def test_unknown_word_without_oov_names_utterance_and_word(tmp_path):
+    ref = shared_path("kaldi_ref", "yesno")
+    lang = Lang.read(ref / "data/lang")
+    lang.oov = None
+    from dgmm.cli import DgmmError
+    from dgmm.gmm.mono import compile_graphs, mono_tree_and_model
+
+    tree, ktm = mono_tree_and_model(lang)
+    with pytest.raises(DgmmError, match="utt7: word 'MAYBE'"):
+        compile_graphs(lang, ktm, tree, {"utt7": ["YES", "MAYBE"]})
+    with pytest.raises(DgmmError, match="missing"):
+        Lang.read(tmp_path)

@@ -59,8 +59,14 @@ def compile_graphs(lang: Lang, khg_tm, khg_tree, texts: dict[str, list[str]]) ->
                                    disambig_syms=lang.disambig,
                                    opts=khg.TrainingGraphCompilerOptions(transition_scale=0.0,
                                                                          self_loop_scale=0.0))
-    return {utt: Graph.from_fst(gc.compile_graph_from_text(lang.word_ids(utt, words)))
-            for utt, words in texts.items()}
+    graphs = {}
+    for utt, words in texts.items():
+        g = Graph.from_fst(gc.compile_graph_from_text(lang.word_ids(utt, words)))
+        if len(g.src) == 0:
+            raise DgmmError(f"utterance {utt}: empty training graph for {' '.join(words)!r} "
+                            f"(a word without pronunciation in {lang.path}/L.fst?)")
+        graphs[utt] = g
+    return graphs
 
 
 def mono_tree_and_model(lang: Lang):
