@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # FSDD GMM bootstrap without compiled Kaldi, the reference recipe's steps (kaldi_ref/fsdd):
-# train_mono -> align_si -> train_deltas 120 1000 -> mkgraph -> decode_gmm (test speaker theo).
+# train_mono -> align_si -> train_deltas 120 1000 -> align_si -> mkgraph -> decode_gmm (test speaker theo).
 # Usage (from the repository root): benchmarks/gmm_bootstrap_fsdd.sh <work-dir>
 # Results: benchmarks/RESULTS_gmm_bootstrap.md.
 set -euo pipefail
@@ -17,12 +17,13 @@ steps/align_si.sh --nj 2 --wav-dir "$wavs" "$work/data/train" "$lang" "$work/exp
 t2=$(date +%s)
 steps/train_deltas.sh --nj 2 --wav-dir "$wavs" 120 1000 "$work/data/train" "$lang" "$work/exp/mono_ali" "$work/exp/tri1"
 t3=$(date +%s)
+steps/align_si.sh --nj 2 --wav-dir "$wavs" "$work/data/train" "$lang" "$work/exp/tri1" "$work/exp/tri1_ali"
 for s in mono tri1; do
   utils/mkgraph.sh "$lang" "$work/exp/$s" "$work/exp/$s/graph"
   steps/decode_gmm.sh --nj 1 --wav-dir "$wavs" "$work/exp/$s/graph" "$work/data/test" "$work/exp/$s/decode_test"
 done
 t4=$(date +%s)
-echo "times (s): train_mono $((t1-t0)) align_si $((t2-t1)) train_deltas $((t3-t2)) graphs+decodes $((t4-t3))"
+echo "times (s): train_mono $((t1-t0)) align_si $((t2-t1)) train_deltas $((t3-t2)) tri1 align_si + graphs + decodes $((t4-t3))"
 for s in mono tri1; do
   echo "$s: $(cat "$work/exp/$s/decode_test/scoring_kaldi/best_wer")"
   echo "$s wer_12_0.0 (acwt 0.083333): $(grep WER "$work/exp/$s/decode_test/wer_12_0.0")"
