@@ -226,3 +226,18 @@ def test_unknown_word_without_oov_names_utterance_and_word(tmp_path):
         compile_graphs(lang, ktm, tree, {"utt7": ["YES", "MAYBE"]})
     with pytest.raises(DgmmError, match="missing"):
         Lang.read(tmp_path)
+
+
+@pytest.mark.parametrize("golden", ["yesno/golden_decode", "fsdd/golden_decode_tri1"])
+def test_gmm_decoding_reproduces_kaldi_golden_hypotheses(golden):
+    """Kaldi's model, graph and features: our GMM likelihoods + search give the words of
+    ``gmm-latgen-faster | lattice-best-path`` (hyp.int) for every utterance."""
+    import kaldiio
+
+    ref = shared_path("kaldi_ref", golden)
+    dec = GmmDecoder(read_gmm_model(ref / "final.mdl"), read_fst(ref / "HCLG.fst"),
+                     DecoderConfig(lattice_beam=6.0))
+    want = {u: [int(w) for w in t.split()] for u, t in read_table(ref / "hyp.int", allow_empty_value=True).items()}
+    feats = dict(kaldiio.load_ark(str(ref / "feats_cmvn_deltas.ark")))
+    same = sum(dec(u, f, 0.083333).words == want[u] for u, f in feats.items())
+    assert same == len(feats) == len(want)
