@@ -169,34 +169,38 @@ def convert_alignments(old: TransitionModel, new: TransitionModel, tree: Context
     """``convert-ali``: same phones, HMM states and transitions, the new tree's pdfs."""
     oi, ni = old.tid_info(), new.tid_info()
     lookup = phone_lookup(old)
-    # index of a tid within its transition-state
-    first = {}
-    for t in range(1, len(oi["pdf"])):
-        first.setdefault(int(oi["transition_state"][t]), t)
-    index = np.array([0] + [t - first[int(oi["transition_state"][t])] for t in range(1, len(oi["pdf"]))])
-    new_first = {}
-    for t in range(1, len(ni["pdf"])):
-        new_first.setdefault(int(ni["transition_state"][t]), t)
+    # index of each old tid within its transition-state; first tid of each new transition-state
+    ots = oi["transition_state"]
+    first_old = np.full(len(old.tuples) + 2, len(ots))
+    np.minimum.at(first_old, ots[1:], np.arange(1, len(ots)))
+    index = np.arange(len(ots)) - first_old[ots]
+    nts = ni["transition_state"]
+    first_new = np.full(len(new.tuples) + 2, len(nts))
+    np.minimum.at(first_new, nts[1:], np.arange(1, len(nts)))
     tstate_of = {tuple(int(v) for v in row): i + 1 for i, row in enumerate(new.tuples)}
+    cache: dict[tuple, int] = {}
+
+    def first_tid(window: tuple, phone: int, h: int) -> int:
+        key = (window, h)
+        if key not in cache:
+            st = new.topo.entry(phone)[h]
+            tup = (phone, h, tree.compute(window, st.forward_pdf_class), tree.compute(window, st.self_loop_pdf_class))
+            if tup not in tstate_of:
+                raise DgmmError(f"cannot convert alignment: no transition-state {tup} in the new model")
+            cache[key] = int(first_new[tstate_of[tup]])
+        return cache[key]
+
     out = {}
     for utt, ali in alis.items():
         segs = phone_segments(lookup, ali)
         phones = [int(oi["phone"][ali[s[0]]]) for s in segs]
         new_ali = np.empty_like(ali)
-        for k, s in enumerate(segs):
-            window = [phones[k + o] if 0 <= k + o < len(phones) else 0
-                      for o in range(-tree.P, tree.N - tree.P)]
-            for f in s:
-                t = ali[f]
-                h = int(oi["hmm_state"][t])
-                st = new.topo.entry(phones[k])[h]
-                fpdf = tree.compute(window, st.forward_pdf_class)
-                spdf = tree.compute(window, st.self_loop_pdf_class)
-                ts = tstate_of.get((phones[k], h, fpdf, spdf))
-                if ts is None:
-                    raise DgmmError(f"utterance {utt}: cannot convert alignment (no transition-state for "
-                                    f"phone {phones[k]} state {h})")
-                new_ali[f] = new_first[ts] + index[t]
+        for k, s in enumerate(segs):  # per phone, vectorised over its frames
+            window = tuple(phones[k + o] if 0 <= k + o < len(phones) else 0
+                           for o in range(-tree.P, tree.N - tree.P))
+            h = oi["hmm_state"][ali[s]]
+            base = np.array([first_tid(window, phones[k], int(x)) for x in range(h.max() + 1)])
+            new_ali[s] = base[h] + index[ali[s]]
         out[utt] = new_ali
     return out
 
