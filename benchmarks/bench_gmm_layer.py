@@ -33,7 +33,8 @@ SHAPES = [  # (name, B, S, g, d)
 
 
 def timeit(fns: dict, reps: int) -> dict:
-    """Median seconds per call of each function, calls interleaved round-robin (after one warm-up)."""
+    """Fastest of ``reps`` calls of each function, calls interleaved round-robin (after one warm-up);
+    the minimum is the figure least disturbed by other processes on a shared machine."""
     for f in fns.values():
         f()
     times = {k: [] for k in fns}
@@ -42,7 +43,7 @@ def timeit(fns: dict, reps: int) -> dict:
             t = time.perf_counter()
             f()
             times[k].append(time.perf_counter() - t)
-    return {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+    return {k: min(v) for k, v in times.items()}
 
 
 def layer_fns(B: int, S: int, g: int, d: int, hidden: int = 2560):

@@ -127,9 +127,11 @@ class _GMMLogLikelihood(torch.autograd.Function):
     def forward(ctx, x, means, log_vars, weight_logits, var_floor):
         S, g, d = means.shape
         B = x.shape[0]
+        lv_min = float(log_vars.amin()) if log_vars.numel() else 0.0
         log_floor = math.log(var_floor) if var_floor > 0 else None
-        if log_floor is not None and not float(log_vars.amin()) < log_floor:
+        if log_floor is not None and not lv_min < log_floor:
             log_floor = None  # no variance below the floor: skip clamping and masking
+        iv_max = math.exp(-max(lv_min, log_floor or -math.inf))  # largest 1/Sigma
         log_w = torch.log_softmax(weight_logits, dim=-1)
         centre = x.mean(0)
         xc = x - centre
@@ -137,13 +139,17 @@ class _GMMLogLikelihood(torch.autograd.Function):
         x_sq_max = float((xc * xc).sum(-1).max()) if B else 0.0
         keep = any(ctx.needs_input_grad[:4])
         out = torch.empty(B, S, dtype=x.dtype)
-        resp_blocks = []
         nb = _block_states(B, g, d)
         ws = _Workspace(min(nb, S), g, d, x.dtype, log_floor is not None)
+        # One allocation for all blocks' [B, nb*g] log-likelihoods, turned into responsibilities in place
+        resp_all = torch.empty(-(-S // nb), B, min(nb, S) * g, dtype=x.dtype)
+        resp_blocks = []
         for s0 in range(0, S, nb):
             s1 = min(S, s0 + nb)
             ws.fill(means[s0:s1], log_vars[s0:s1], log_w[s0:s1], centre, log_floor)
-            ll = _block_log_likelihoods(ws, x, xx, x_sq_max, means[s0:s1]).view(B, s1 - s0, g)
+            ll = _block_log_likelihoods(ws, x, xx, x_sq_max * iv_max, means[s0:s1],
+                                        resp_all[s0 // nb, :, :(s1 - s0) * g])
+            ll = ll.view(B, s1 - s0, g)
             top = ll.amax(-1, keepdim=True)
             resp = ll.sub_(top).clamp_min_(_MIN_LOG_RESP).exp_()
             tot = (resp.view(-1, g) @ resp.new_ones(g, 1)).view(B, s1 - s0, 1)  # sum over g (fast form)
@@ -169,9 +175,11 @@ class _GMMLogLikelihood(torch.autograd.Function):
         nb = ctx.nb
         ws = _Workspace(min(nb, S), g, d, xx.dtype, ctx.log_floor is not None)
         r_buf = torch.empty(B, min(nb, S) * g, dtype=xx.dtype)
+        p_buf = torch.empty(min(nb, S) * g, 2 * d, dtype=xx.dtype)
         # The incoming gradient of very unlikely states (posterior ~ e^-100) and small
         # responsibilities multiply to float32 denormals; they are flushed to 0 (|R| < 1e-30).
         tiny = _TINY_GRAD.get(xx.dtype, 0.0)
+        a_buf, m_buf = torch.empty_like(r_buf), torch.empty_like(r_buf, dtype=torch.bool)
         for j, s0 in enumerate(range(0, S, nb)):
             s1 = min(S, s0 + nb)
             K = (s1 - s0) * g
@@ -179,13 +187,14 @@ class _GMMLogLikelihood(torch.autograd.Function):
             r = r_buf[:, :K]
             torch.mul(ctx.resp_blocks[j], grad[:, s0:s1, None], out=r.view(B, s1 - s0, g))  # R_bsi
             if tiny:
-                r.masked_fill_(r.abs() < tiny, 0.0)  # no denormals into the GEMMs
+                torch.abs(r, out=a_buf[:, :K])
+                r.masked_fill_(torch.lt(a_buf[:, :K], tiny, out=m_buf[:, :K]), 0.0)  # no denormals into the GEMMs
             n = r.sum(0)[:, None]  # [K, 1]
             if need_x:
                 rw = r @ ws.W  # [B, 2d] = [R mu/Sigma, R 1/Sigma]
                 gx.add_(rw[:, :d]).addcmul_(xc, rw[:, d:], value=-1.0)
             if need_m or need_v:
-                p = r.t() @ xx  # [K, 2d] = [sum_b R x_b, sum_b R x_b^2 / 2]
+                p = torch.mm(r.t(), xx, out=p_buf[:K])  # [K, 2d] = [sum_b R x_b, sum_b R x_b^2 / 2]
                 p1 = p[:, :d]
                 if need_v:
                     # 1/2 sum_b R ((x-mu)^2/Sigma - 1) = P2/2 / Sigma - P1 mu/Sigma + n/2 (mu^2/Sigma - 1)
@@ -205,16 +214,18 @@ def _block_states(B: int, g: int, d: int) -> int:
     return max(1, _BLOCK_FLOATS // (g * max(2 * d, B, 1)))
 
 
-def _block_log_likelihoods(ws: _Workspace, x: Tensor, xx: Tensor, x_sq_max: float, means: Tensor) -> Tensor:
-    """[B, nb*g] log(w N(x; mu, Sigma)) of one block, corrected where float32 may be too inaccurate."""
+def _block_log_likelihoods(ws: _Workspace, x: Tensor, xx: Tensor, a_max: float, means: Tensor,
+                           out: Tensor) -> Tensor:
+    """[B, nb*g] log(w N(x; mu, Sigma)) of one block (written to ``out`` when contiguous), corrected
+    where float32 may be too inaccurate. a_max bounds A = sum x^2/Sigma (centred) for all elements."""
+    out = out if out.is_contiguous() else None
     nb, g, d = means.shape
     c_sq = ws.q.sum(-1)  # C = sum mu^2/Sigma (centred), [nb*g]
     const = ws.log_w - 0.5 * (d * LOG_2PI + ws.lv.sum(-1) + c_sq)
-    # Cheap bound first (A <= |xc|^2 max 1/Sigma); the per-element check only if it fails.
-    a_max = x_sq_max * float(ws.iv.max()) if ws.iv.numel() else 0.0
+    # Cheap bound first (A <= max |xc|^2 max 1/Sigma); the per-element check only if it fails.
     if x.dtype == torch.float64 or ERR_FACTOR * (math.sqrt(a_max) + math.sqrt(max(float(c_sq.max()), 0.0))) ** 2 <= ABS_TOL:
-        return torch.addmm(const, xx, ws.W.t())
-    ll = torch.addmm(const, xx[:, :d], ws.m_iv.t())
+        return torch.addmm(const, xx, ws.W.t(), out=out)
+    ll = torch.addmm(const, xx[:, :d], ws.m_iv.t(), out=out)
     a_sq = torch.mm(xx[:, d:], ws.iv.t()).mul_(-2.0)  # A = sum x^2/Sigma, [B, nb*g]
     ll.sub_(a_sq, alpha=0.5)
     idx = _inaccurate_elements(ll.view(x.shape[0], nb, g), a_sq, c_sq)
