@@ -5,24 +5,28 @@ Parameterisation exactly as the paper: stored means mu' (unconstrained), log-var
 g components of each state). The layer returns log p(x|s) for every state s, i.e. the paper's
 -L(x, s).
 
-Computation (like Kaldi's ``DiagGmm::LogLikelihoods``): one log-normaliser per component plus two
-matrix products, ``x·(mu/var)ᵀ - ½ x²·(1/var)ᵀ``, then a logsumexp over the g components. A
-[B, S, g, d] tensor is never built.
+Computation (like Kaldi's ``DiagGmm::LogLikelihoods``): one log-normaliser per component plus
+``x·(mu/var)ᵀ - ½ x²·(1/var)ᵀ`` as one GEMM ([x, -x²/2] against [mu/var, 1/var]), then a logsumexp
+over the g components. A [B, S, g, d] tensor is never built. The backward is analytic (the paper's
+Eq. (2)-(3) with responsibilities), again as GEMMs. On CPUs the states are processed in blocks
+whose temporaries stay in cache, with reused buffers (fresh large allocations cost as much as the
+arithmetic), and products that would be float32 denormals are flushed (they slow GEMMs ~50x).
 
 Float32 cancellation. The expanded form subtracts terms of size A = Σ x²/var and C = Σ mu²/var to
-get Σ (x-mu)²/var, which may be many orders of magnitude smaller; its rounding error is about
-u·(√A + √C)² (u = 2⁻²⁴). Two measures keep the result within max(0.01 nats, 1e-6·|log p|) of the
-float64 value:
+get Σ (x-mu)²/var, which may be many orders of magnitude smaller; its rounding error is at most
+about 4·u·(√A + √C)² (u = 2⁻²⁴; measured over the test grid). Two measures keep every output
+within max(0.01 nats, 1e-6·|log p|) of the float64 value (tests/test_gmm_layer.py):
 
-1. Centring: x and the means are shifted by the (detached) batch mean of x before the products.
-   The result is mathematically independent of the shift, so values and gradients are unchanged,
-   but a common offset (bottleneck outputs far from 0) no longer inflates A and C.
-2. Correction: a cheap bound tells whether any element can exceed the tolerance; only then is the
-   per-element bound evaluated, and the few (frame, component) pairs that both matter for the
-   logsumexp (within 30 nats of their state's best component) and may be too inaccurate are
-   recomputed exactly in the direct form in float64 (gathered rows). In training with a sensible
-   model this path touches few or no elements. Gradients are analytic (Eq. (2)-(3)), so they need
-   no special path: only the values, hence the responsibilities, change.
+1. Correction (this is what guarantees the accuracy): a cheap bound tells whether any element
+   can exceed the tolerance; only then is the per-element bound evaluated, and the (frame,
+   component) pairs that both matter for the logsumexp (within 30 nats of their state's best
+   component) and may be too inaccurate are recomputed in the direct form in float64 (gathered
+   rows). Gradients are analytic, so they need no special path: only the values, hence the
+   responsibilities, change.
+2. Centring (this keeps the correction rare): x and the means are shifted by the batch mean of x
+   before the products. The result is mathematically independent of the shift, so values and
+   gradients are unchanged, but a common offset (bottleneck outputs far from 0) no longer
+   inflates A and C. For a trained model the fast path is the rule.
 """
 
 from __future__ import annotations
@@ -89,10 +93,10 @@ class _Workspace:
     ([K, d]), lv = the floored log-variances, below = where the floor is active, log_w = log weights.
     """
 
-    def __init__(self, nb: int, g: int, d: int, dtype: torch.dtype, floor: bool):
-        self.W_buf = torch.empty(nb * g, 2 * d, dtype=dtype)
-        self.q_buf = torch.empty(nb * g, d, dtype=dtype)
-        self.lv_buf = torch.empty(nb * g, d, dtype=dtype) if floor else None
+    def __init__(self, nb: int, g: int, d: int, like: Tensor, floor: bool):
+        self.W_buf = like.new_empty(nb * g, 2 * d)
+        self.q_buf = like.new_empty(nb * g, d)
+        self.lv_buf = like.new_empty(nb * g, d) if floor else None
 
     def fill(self, means: Tensor, log_vars: Tensor, log_w: Tensor, centre: Tensor, log_floor: float | None):
         nb, g, d = means.shape
@@ -138,11 +142,11 @@ class _GMMLogLikelihood(torch.autograd.Function):
         xx = torch.cat([xc, -0.5 * xc * xc], dim=1)  # [B, 2d]: ll = xx @ W^T + const
         x_sq_max = float((xc * xc).sum(-1).max()) if B else 0.0
         keep = any(ctx.needs_input_grad[:4])
-        out = torch.empty(B, S, dtype=x.dtype)
-        nb = _block_states(B, g, d)
-        ws = _Workspace(min(nb, S), g, d, x.dtype, log_floor is not None)
+        out = x.new_empty(B, S)
+        nb = _block_states(B, S, g, d, x.device)
+        ws = _Workspace(min(nb, S), g, d, x, log_floor is not None)
         # One allocation for all blocks' [B, nb*g] log-likelihoods, turned into responsibilities in place
-        resp_all = torch.empty(-(-S // nb), B, min(nb, S) * g, dtype=x.dtype)
+        resp_all = x.new_empty(-(-S // nb), B, min(nb, S) * g)
         resp_blocks = []
         for s0 in range(0, S, nb):
             s1 = min(S, s0 + nb)
@@ -169,13 +173,13 @@ class _GMMLogLikelihood(torch.autograd.Function):
         xc = xx[:, :d]
         need_x, need_m, need_v, need_w = ctx.needs_input_grad[:4]
         gx = torch.zeros_like(xc) if need_x else None
-        gm = torch.empty(S, g, d, dtype=means.dtype) if need_m else None
-        glv = torch.empty(S, g, d, dtype=log_vars.dtype) if need_v else None
+        gm = means.new_empty(S, g, d) if need_m else None
+        glv = log_vars.new_empty(S, g, d) if need_v else None
         gw = torch.empty_like(log_w) if need_w else None
         nb = ctx.nb
-        ws = _Workspace(min(nb, S), g, d, xx.dtype, ctx.log_floor is not None)
-        r_buf = torch.empty(B, min(nb, S) * g, dtype=xx.dtype)
-        p_buf = torch.empty(min(nb, S) * g, 2 * d, dtype=xx.dtype)
+        ws = _Workspace(min(nb, S), g, d, xx, ctx.log_floor is not None)
+        r_buf = xx.new_empty(B, min(nb, S) * g)
+        p_buf = xx.new_empty(min(nb, S) * g, 2 * d)
         # The incoming gradient of very unlikely states (posterior ~ e^-100) and small
         # responsibilities multiply to float32 denormals; they are flushed to 0 (|R| < 1e-30).
         tiny = _TINY_GRAD.get(xx.dtype, 0.0)
@@ -209,8 +213,11 @@ class _GMMLogLikelihood(torch.autograd.Function):
         return gx, gm, glv, gw, None
 
 
-def _block_states(B: int, g: int, d: int) -> int:
-    """States per block: temporaries [nb*g, 2d] and [B, nb*g] of about _BLOCK_FLOATS floats."""
+def _block_states(B: int, S: int, g: int, d: int, device: torch.device) -> int:
+    """States per block: on CPUs, temporaries [nb*g, 2d] and [B, nb*g] of about _BLOCK_FLOATS
+    floats (cache-sized); elsewhere all states at once."""
+    if device.type != "cpu":
+        return max(S, 1)
     return max(1, _BLOCK_FLOATS // (g * max(2 * d, B, 1)))
 
 
@@ -286,14 +293,15 @@ class GMMLayer(nn.Module):
 
         Each state's means start at g of its own frames (drawn at random), then ``iters`` EM
         iterations run for all states at once. States without frames keep their current (random)
-        parameters; components that lose all their frames keep theirs.
+        parameters; components that lose all their frames keep theirs. For a DeepGMM:
+        ``model.gmm.init_from_data(model.features(x), y)``.
 
         Args:
             x: [N, d] bottleneck outputs; y: [N] state labels (long, in [0, S)).
         """
         S, g, d = self.means.shape
-        x = x.detach().to(self.means.dtype)
-        y = y.detach().long()
+        x = x.detach().to(device=self.means.device, dtype=torch.float64)  # statistics in float64
+        y = y.detach().to(self.means.device).long()
         if x.ndim != 2 or x.shape[1] != d or y.shape != (x.shape[0],):
             raise ValueError(f"init_from_data: expected x [N, {d}] and y [N], got {tuple(x.shape)}, {tuple(y.shape)}")
         if y.numel() and (int(y.min()) < 0 or int(y.max()) >= S):
@@ -305,19 +313,19 @@ class GMMLayer(nn.Module):
         # Initial means: for each state, g frames drawn uniformly from its own frames.
         order = torch.argsort(y, stable=True)
         start = torch.cumsum(counts, 0) - counts
-        pick = start[:, None] + (torch.rand(S, g) * counts[:, None]).long().clamp_max((counts - 1).clamp_min(0)[:, None])
-        means = torch.where(seen[:, None, None], x[order[pick.clamp_max(len(y) - 1)]], self.means)
+        pick = start[:, None] + (torch.rand(S, g, device=x.device) * counts[:, None]).long().clamp_max((counts - 1).clamp_min(0)[:, None])
+        means = torch.where(seen[:, None, None], x[order[pick.clamp_max(len(y) - 1)]], self.means.double())
         # Initial variances: the state's global variance (floored).
-        sx = torch.zeros(S, d, dtype=x.dtype).index_add_(0, y, x)
-        sxx = torch.zeros(S, d, dtype=x.dtype).index_add_(0, y, x * x)
+        sx = x.new_zeros(S, d).index_add_(0, y, x)
+        sxx = x.new_zeros(S, d).index_add_(0, y, x * x)
         n = counts.clamp_min(1).to(x.dtype)[:, None]
         var = (sxx / n - (sx / n) ** 2).clamp_min(self.var_floor or 1e-6)
-        log_vars = torch.where(seen[:, None, None], var.log()[:, None, :].expand(S, g, d), self.log_vars)
-        logits = torch.where(seen[:, None], torch.zeros(S, g, dtype=x.dtype), self.weight_logits)
+        log_vars = torch.where(seen[:, None, None], var.log()[:, None, :].expand(S, g, d), self.log_vars.double())
+        logits = torch.where(seen[:, None], x.new_zeros(S, g), self.weight_logits.double())
         for _ in range(iters):
-            occ = torch.zeros(S, g, dtype=x.dtype)
-            acc_x = torch.zeros(S, g, d, dtype=x.dtype)
-            acc_xx = torch.zeros(S, g, d, dtype=x.dtype)
+            occ = x.new_zeros(S, g)
+            acc_x = x.new_zeros(S, g, d)
+            acc_xx = x.new_zeros(S, g, d)
             for lo in range(0, len(y), chunk):
                 xb, yb = x[lo:lo + chunk], y[lo:lo + chunk]
                 diff = xb[:, None, :] - means[yb]
