@@ -4,8 +4,8 @@ Features: 13-dim MFCC as the reference recipe's conf/mfcc.conf (--use-energy=fal
 computed here with kaldi-native-fbank (the reference run's own features were dithered and are not
 stored); frame counts equal the Kaldi alignments' (snip-edges). CMVN stats per speaker
 (compute-cmvn-stats --spk2utt format [2, D+1]). Alignments: the reference run's ``ali-to-pdf`` output
-(``exp/mono_ali/pdf_ali.txt``, 67 pdfs) written as ``pdf_ali.scp`` + ``num_pdfs``, the layout of
-steps/import_ali.sh.
+(``exp/mono_ali/pdf_ali.txt``, 67 pdfs) written as ``pdf_ali.scp`` + ``num_pdfs`` + ``pdf_counts``, the
+layout of steps/import_ali.sh.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import kaldi_native_fbank as knf
 import kaldiio
 import numpy as np
 import soundfile as sf
+
+from dgmm.kaldi.archive import write_text_vector
 
 
 TRAIN_SPEAKERS = ("george", "jackson", "lucas", "nicolas", "yweweler")
@@ -79,4 +81,6 @@ def make_fsdd(root: Path, shared: Path, speakers=TRAIN_SPEAKERS[:4], per_digit: 
             w(u, pdf[u])
     num_pdfs = (shared / "kaldi_ref" / "fsdd" / "exp" / ali.removesuffix("_ali") / "graph" / "num_pdfs").read_text()
     (ali_dir / "num_pdfs").write_text(num_pdfs)
+    counts = np.bincount(np.concatenate(list(pdf.values())), minlength=int(num_pdfs))
+    write_text_vector(ali_dir / "pdf_counts", counts)
     return data, ali_dir

@@ -7,7 +7,8 @@ Usage: python -m dgmm.bin.init_dgmm [options] <data-dir> <ali-dir> <model-out>
 With --dnn, the input and the first --num-hidden-to-copy hidden layers are copies of the DNN's (the
 paper: 7 of 8; default: all but the last); the bottleneck is random. The GMM layer is then
 initialised from data (--init-frames training frames pushed through the network, per-state EM on the
-bottleneck outputs), and a ``prior: counts`` model gets its prior from <ali-dir>/pdf_counts.
+bottleneck outputs); the state prior (fixed for ``prior: counts``, the starting point of the online
+prior) comes from <ali-dir>/pdf_counts when present (required for ``prior: counts``).
 The splicing and CMVN of the model file are those of the config's ``train``/``data`` sections.
 """
 
@@ -52,7 +53,7 @@ def main(argv=None) -> int:
     torch.manual_seed(args.seed)
     from dgmm.bin.train import check_compatible
     from dgmm.kaldi.archive import read_vector
-    from dgmm.models import build_model, dgmm_from_dnn, load_model, save_model
+    from dgmm.models import build_model, count_prior, dgmm_from_dnn, load_model, save_model
 
     cfg = load_config(args.config, args.set)
     tcfg = TrainConfig.from_dict(cfg["train"])
@@ -74,14 +75,19 @@ def main(argv=None) -> int:
         model = build_model({**mcfg, "input_dim": tr.feat_dim * ctx, "num_states": tr.num_pdfs})
     check_compatible(model, tr.num_pdfs, tr.feat_dim, tcfg, args.ali_dir, args.data_dir)
 
-    if model.config["prior"] == "counts":
-        counts_file = Path(args.ali_dir) / "pdf_counts"
-        if not counts_file.exists():
-            raise FileNotFoundError(f"{counts_file} not found (needed for prior: counts)")
+    counts_file = Path(args.ali_dir) / "pdf_counts"
+    if model.config["prior"] == "counts" and not counts_file.exists():
+        raise FileNotFoundError(f"{counts_file} not found (needed for prior: counts)")
+    if model.config["prior"] != "none" and counts_file.exists():
         counts = read_vector(counts_file)
         if len(counts) != tr.num_pdfs:
             raise DgmmError(f"{counts_file} has {len(counts)} entries, num_pdfs is {tr.num_pdfs}")
-        model.set_count_prior(counts)
+        if model.config["prior"] == "counts":
+            model.set_count_prior(counts)
+        else:  # the online prior starts at the alignment's state frequencies instead of uniform
+            with torch.no_grad():
+                model.prior.logits.copy_(count_prior(counts))
+        log.info("state prior initialised from %s", counts_file)
     if args.init_frames > 0:
         if not hasattr(model.gmm, "init_from_data"):
             log.warning("%s has no data-driven initialisation; keeping the random init", type(model.gmm).__name__)
