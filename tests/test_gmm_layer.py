@@ -113,15 +113,18 @@ def test_hard_inputs_grid():
     assert worst_plain > 10.0
 
 
-def test_correction_path_is_used_and_exact(monkeypatch):
-    """With the error bound forced to 'always too inaccurate', every relevant element is recomputed
-    directly; the result still equals the reference (checks the gather/scatter bookkeeping)."""
+@pytest.mark.parametrize("route", ["_direct_loglik", "_block_float64"])
+def test_correction_paths_are_used_and_exact(monkeypatch, route):
+    """With the error bound forced to 'always too inaccurate', the relevant elements are recomputed
+    (few: one by one in the direct form; many: the whole block in float64); the result still equals
+    the reference (checks the gather/scatter bookkeeping of both routes)."""
     monkeypatch.setattr(gl, "ERR_FACTOR", 1.0)
     monkeypatch.setattr(gl, "_BLOCK_FLOATS", 64)
+    monkeypatch.setattr(gl, "_MAX_GATHERED", math.inf if route == "_direct_loglik" else 0.0)
     x, m, lv, w = random_gmm(S=9, g=4, d=5, B=7, seed=3)
     calls = []
-    orig = gl._direct_loglik
-    monkeypatch.setattr(gl, "_direct_loglik", lambda *a: calls.append(len(a[0])) or orig(*a))
+    orig = getattr(gl, route)
+    monkeypatch.setattr(gl, route, lambda *a: calls.append(len(a[0])) or orig(*a))
     out = gmm_log_likelihoods(x, m, lv, w)
     assert sum(calls) > 0
     assert torch.allclose(out.double(), reference(x, m, lv, w), rtol=1e-6, atol=1e-5)
@@ -179,9 +182,9 @@ def test_init_from_data():
     x = centres[comp] + 0.5 * torch.randn(400, d) + 3.0 * y[:, None]
     layer = GMMLayer(d, S, g, var_floor=1e-3)
     untouched = layer.means[2].clone()
-    before = float(layer(x)[torch.arange(400), y].mean())
+    before = float(layer(x)[torch.arange(400), y].mean().detach())
     layer.init_from_data(x, y, iters=5)
-    after = float(layer(x)[torch.arange(400), y].mean())
+    after = float(layer(x)[torch.arange(400), y].mean().detach())
     assert after > before + 10
     assert torch.equal(layer.means[2], untouched)
     for s in (0, 1):

@@ -151,7 +151,7 @@ class _GMMLogLikelihood(torch.autograd.Function):
         for s0 in range(0, S, nb):
             s1 = min(S, s0 + nb)
             ws.fill(means[s0:s1], log_vars[s0:s1], log_w[s0:s1], centre, log_floor)
-            ll = _block_log_likelihoods(ws, x, xx, x_sq_max * iv_max, means[s0:s1],
+            ll = _block_log_likelihoods(ws, x, xx, x_sq_max * iv_max, means[s0:s1], centre,
                                         resp_all[s0 // nb, :, :(s1 - s0) * g])
             ll = ll.view(B, s1 - s0, g)
             top = ll.amax(-1, keepdim=True)
@@ -222,7 +222,7 @@ def _block_states(B: int, S: int, g: int, d: int, device: torch.device) -> int:
 
 
 def _block_log_likelihoods(ws: _Workspace, x: Tensor, xx: Tensor, a_max: float, means: Tensor,
-                           out: Tensor) -> Tensor:
+                           centre: Tensor, out: Tensor) -> Tensor:
     """[B, nb*g] log(w N(x; mu, Sigma)) of one block (written to ``out`` when contiguous), corrected
     where float32 may be too inaccurate. a_max bounds A = sum x^2/Sigma (centred) for all elements."""
     out = out if out.is_contiguous() else None
@@ -236,10 +236,33 @@ def _block_log_likelihoods(ws: _Workspace, x: Tensor, xx: Tensor, a_max: float, 
     a_sq = torch.mm(xx[:, d:], ws.iv.t()).mul_(-2.0)  # A = sum x^2/Sigma, [B, nb*g]
     ll.sub_(a_sq, alpha=0.5)
     idx = _inaccurate_elements(ll.view(x.shape[0], nb, g), a_sq, c_sq)
-    if idx is not None:
-        b, k = idx
+    if idx is None:
+        return ll
+    b, k = idx
+    if len(b) <= _MAX_GATHERED * x.shape[0] * nb:
+        # few elements: recompute them one by one in the direct form
         ll[b, k] = _direct_loglik(x[b], means.reshape(nb * g, d)[k], ws.lv[k], ws.log_w[k]).to(ll.dtype)
+    else:
+        # many: the whole block's expanded form in float64 (GEMM), cheaper than gathering
+        ll.copy_(_block_float64(x, means, ws.lv, ws.log_w, centre))
     return ll
+
+
+# Above this fraction of (frame, state) pairs needing a correction, a block is recomputed in float64.
+_MAX_GATHERED = 0.05
+
+
+def _block_float64(x: Tensor, means: Tensor, lv: Tensor, log_w: Tensor, centre: Tensor) -> Tensor:
+    """[B, nb*g] expanded form of one block in float64 (parameters and GEMM): x [B, d], means [nb, g, d],
+    lv [nb*g, d] (floored), log_w [nb*g], centre [d]."""
+    d = x.shape[1]
+    c = centre.double()
+    xc = x.double() - c
+    mc = means.reshape(-1, d).double() - c
+    iv = torch.exp(-lv.double())
+    m_iv = mc * iv
+    const = log_w.double() - 0.5 * (d * LOG_2PI + lv.double().sum(-1) + (mc * m_iv).sum(-1))
+    return torch.addmm(const, xc, m_iv.t()).addmm_(xc * xc, iv.t(), alpha=-0.5)
 
 
 def _inaccurate_elements(ll: Tensor, a_sq: Tensor, c_sq: Tensor):
