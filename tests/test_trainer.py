@@ -224,3 +224,14 @@ def test_init_and_train_gmm_family_from_scratch(fsdd, tmp_path, kind):
     assert train.main(["--config", path, str(data), str(ali), str(exp)]) == 0
     rows = read_metrics_tsv(exp / "metrics.tsv")
     assert float(rows[-1]["cv_ce"]) < float(rows[0]["cv_ce"])
+
+
+def test_resume_refuses_changed_options(fsdd, tmp_path):
+    data, ali = fsdd
+    tr, cv, _ = load_train_cv(data, ali, "none")
+    model = build_model({"type": "dnn", "input_dim": 26 * 13, "num_states": 67, "hidden_layers": 1,
+                         "hidden_dim": 8})
+    Trainer(model, tr, cv, TrainConfig(max_epochs=1), tmp_path).run()
+    with pytest.raises(ValueError, match=r"lr: 0.008 -> 0.1"):
+        Trainer(model, tr, cv, TrainConfig(max_epochs=1, lr=0.1), tmp_path).run()
+    Trainer(model, tr, cv, TrainConfig(max_epochs=1, lr=0.1), tmp_path).run(resume=False)

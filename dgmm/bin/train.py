@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +78,7 @@ def main(argv=None) -> int:
     handler = logging.FileHandler(exp / "log" / ("train.log" if ctx.is_main else f"train.{ctx.rank}.log"))
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s (train) %(message)s"))
     logging.getLogger().addHandler(handler)
+    logger.info("command: %s", " ".join(["python -m dgmm.bin.train", *(argv if argv is not None else sys.argv[1:])]))
     logger.info("%s", ctx.describe())
     if args.num_threads:
         torch.set_num_threads(args.num_threads)

@@ -18,7 +18,7 @@ import copy
 import logging
 import sys
 import time
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
@@ -200,6 +200,7 @@ class Trainer:
             "rows": self.rows,
             "world_size": self.ctx.world_size,
             "train_frames": len(self.tr),
+            "train_config": asdict(self.cfg),
         }
 
     def save_checkpoint(self) -> None:
@@ -214,6 +215,11 @@ class Trainer:
                 f"{self.ckpt_path}: written by a run with {state['world_size']} ranks and "
                 f"{state['train_frames']} training frames, this run has {self.ctx.world_size} and "
                 f"{len(self.tr)}; remove it (or use --resume false) to start over")
+        old = state["train_config"]
+        changed = [f"{k}: {old.get(k)} -> {v}" for k, v in asdict(self.cfg).items() if old.get(k) != v]
+        if changed:
+            raise ValueError(f"{self.ckpt_path}: written with other training options ({'; '.join(changed)}); "
+                             f"restore them, or use --resume false to start over")
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["optimizer"])
         self.sched.load_state_dict(state["schedule"])
@@ -262,6 +268,10 @@ class Trainer:
         bar = self._progress()
         t0, n0 = time.time(), self.sums.frames
         for frames, n_global in iter_batches(order, c.batch_size, ctx.rank, ctx.world_size, self.next_batch):
+            if n_global < ctx.world_size:  # a last global batch too small to give every rank a frame
+                log.info("skipping the last %d frame(s) of the epoch (fewer than %d ranks)", n_global,
+                         ctx.world_size)
+                break
             lr = self.sched.lr(self.step)
             for g in self.opt.param_groups:
                 g["lr"] = lr
