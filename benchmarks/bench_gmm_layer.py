@@ -73,6 +73,40 @@ def layer_fns(B: int, S: int, g: int, d: int, hidden: int = 2560):
     return {"gmm": gmm, "gemm": gemm, "linear": linear}
 
 
+def trained_like_fns(B: int, S: int, g: int, d: int, ratio: float):
+    """GMM layer fwd+bwd on inputs drawn from the layer's own components, means spread N(0, 1) and
+    sigma = 1/ratio: the regime of a trained model, where the float32 correction may be needed."""
+    torch.manual_seed(0)
+    layer = GMMLayer(d, S, g, var_floor=1e-4)
+    with torch.no_grad():
+        layer.log_vars.fill_(-2 * math.log(ratio))
+    s, i = torch.randint(0, S, (B,)), torch.randint(0, g, (B,))
+    x = (layer.means[s, i] + torch.randn(B, d) / ratio).detach().requires_grad_()
+
+    def gmm():
+        layer.zero_grad(set_to_none=True)
+        x.grad = None
+        layer(x).sum().backward()
+
+    return gmm
+
+
+def count_routes(fn) -> str:
+    """Which float32 correction route the GMM layer's blocks took during one call of fn."""
+    from dgmm.models import gmm_layer as gl
+    counts = {"_inaccurate_elements": 0, "_direct_loglik": 0, "_block_float64": 0}
+    saved = {k: getattr(gl, k) for k in counts}
+    for k in counts:
+        setattr(gl, k, (lambda k: lambda *a: counts.__setitem__(k, counts[k] + 1) or saved[k](*a))(k))
+    try:
+        fn()
+    finally:
+        for k, v in saved.items():
+            setattr(gl, k, v)
+    return (f"{counts['_inaccurate_elements']} checked, {counts['_direct_loglik']} gathered, "
+            f"{counts['_block_float64']} float64")
+
+
 def step_fn(config: dict, B: int):
     torch.manual_seed(0)
     model = build_model(config)
@@ -107,6 +141,16 @@ def main() -> None:
                      f"{1e3 * t['linear']:.1f} | {t['gmm'] / t['gemm']:.2f} | {t['gmm'] / t['linear']:.2f} |")
         print(lines[-1], flush=True)
     if not args.quick:
+        lines += ["", "GMM layer on trained-like inputs (x drawn from the layer's own components, sigma = spread / "
+                  "ratio), GMM(272,5), S=2432, B=200:", "",
+                  "| ratio | GMM layer ms | equal-FLOP GEMM ms | GMM/GEMM | blocks (of 13): per-element check / gathered / float64 |",
+                  "|---|---|---|---|---|"]
+        for ratio in (1.0, 3.0, 10.0, 30.0):
+            fns = {"gmm": trained_like_fns(200, 2432, 5, 272, ratio), "gemm": layer_fns(200, 2432, 5, 272)["gemm"]}
+            t = timeit(fns, args.reps)
+            lines.append(f"| {ratio:g} | {1e3 * t['gmm']:.1f} | {1e3 * t['gemm']:.1f} | {t['gmm'] / t['gemm']:.2f} | "
+                         f"{count_routes(fns['gmm'])} |")
+            print(lines[-1], flush=True)
         B = 200
         steps = {"DNN 8x2560": step_fn({"type": "dnn", "num_states": 2432}, B),
                  "DGMM 7x2560+GMM(272,5)": step_fn({"type": "dgmm", "num_states": 2432, "bottleneck_dim": 272,

@@ -106,7 +106,8 @@ def test_hard_inputs_grid():
         ref = reference(x, m, lv, w, floor)
         tol = torch.clamp(1e-6 * ref.abs(), min=0.01)
         out = gmm_log_likelihoods(x, m, lv, w, floor).double()
-        ratio = float(((out - ref).abs() / tol).max())
+        one = gmm_log_likelihoods(x[1:2], m, lv, w, floor).double()  # a batch of one frame (centre = x)
+        ratio = float(torch.cat([(out - ref).abs() / tol, (one - ref[1:2]).abs() / tol[1:2]]).max())
         assert ratio <= 1.0, f"d={d} offset={offset} var={var} spread={spread} far={far}: error {ratio:.2f} x tol"
         worst = max(worst, ratio)
         worst_plain = max(worst_plain, float(((plain_expansion(x, m, lv, w).double() - ref).abs() / tol).max()))
@@ -128,6 +129,18 @@ def test_correction_paths_are_used_and_exact(monkeypatch, route):
     out = gmm_log_likelihoods(x, m, lv, w)
     assert sum(calls) > 0
     assert torch.allclose(out.double(), reference(x, m, lv, w), rtol=1e-6, atol=1e-5)
+
+
+def test_exact_false_is_the_fast_path(monkeypatch):
+    monkeypatch.setattr(gl, "ERR_FACTOR", 1.0)
+    checks = []
+    monkeypatch.setattr(gl, "_inaccurate_elements", lambda *a: checks.append(1))
+    x, m, lv, w = random_gmm(S=9, g=4, d=5, B=7, seed=3)
+    out = gmm_log_likelihoods(x, m, lv, w, exact=False)
+    assert not checks
+    assert torch.allclose(out.double(), reference(x, m, lv, w), rtol=1e-4)
+    gmm_log_likelihoods(x, m, lv, w, exact=True)
+    assert checks
 
 
 def test_gradients_equal_eq23(blocks):

@@ -23,6 +23,7 @@ Configuration (``build_model(config)``; every default lives in DEFAULTS below):
     subspace_share  "mean" | "mean_weight" | "all" for "dsgmm" (the paper's Table 6)
     freeze_hidden   separate optimisation: hidden layers fixed, bottleneck + GMM (+ prior) trained
     var_floor       variance floor of the GMM layer
+    exact_gmm       GMM layer accuracy guarantee (gmm_layer.py); False: always the fast float32 path
     prior           "online" (learned, Fig. 2) | "counts" (fixed, set_count_prior) | "none"
 
 Parameter conventions (they reproduce the paper's counts; tests/test_networks.py): every Linear
@@ -58,6 +59,7 @@ DEFAULTS: dict = {
     "subspace_share": "all",   # dsgmm: mean | mean_weight | all
     "freeze_hidden": False,
     "var_floor": 0.01,
+    "exact_gmm": True,
     "prior": "online",
 }
 _DEFAULT_DEPTH = {"dnn": 8, "dgmm": 7, "dsgmm": 7, "shallow_gmm": 0}
@@ -140,9 +142,9 @@ class DeepGMM(nn.Module):
         self.bottleneck = nn.Linear(c["hidden_dim"] if c["hidden_layers"] else c["input_dim"], d, bias=False)
         if c["type"] == "dsgmm":
             self.gmm = SubspaceGMMLayer(d, c["num_states"], c["num_components"], c["subspace_dim"],
-                                        c["subspace_share"], c["var_floor"])
+                                        c["subspace_share"], c["var_floor"], c["exact_gmm"])
         else:
-            self.gmm = GMMLayer(d, c["num_states"], c["num_components"], c["var_floor"])
+            self.gmm = GMMLayer(d, c["num_states"], c["num_components"], c["var_floor"], c["exact_gmm"])
         self.prior = {"online": OnlinePrior, "counts": CountPrior}.get(c["prior"], lambda s: None)(c["num_states"])
         self.set_hidden_trainable(not c["freeze_hidden"])
 

@@ -34,14 +34,14 @@ class SubspaceGMMLayer(nn.Module):
     """
 
     def __init__(self, in_dim: int, num_states: int, num_components: int, subspace_dim: int | None = None,
-                 share: str = "all", var_floor: float = 1e-2):
+                 share: str = "all", var_floor: float = 1e-2, exact: bool = True):
         super().__init__()
         if share not in SHARE_OPTIONS:
             raise ValueError(f"SubspaceGMMLayer: share must be one of {SHARE_OPTIONS}, got {share!r}")
         k = in_dim if subspace_dim is None else int(subspace_dim)
         d, S, g = in_dim, num_states, num_components
         self.in_dim, self.num_states, self.num_components, self.subspace_dim = d, S, g, k
-        self.share, self.var_floor = share, float(var_floor)
+        self.share, self.var_floor, self.exact = share, float(var_floor), bool(exact)
         self.state_vectors = nn.Parameter(torch.randn(S, k))
         self.mean_map = nn.Parameter(torch.randn(g * d, k) / math.sqrt(k))
         if share == "all":
@@ -72,4 +72,4 @@ class SubspaceGMMLayer(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """[B, d] -> [B, S]: log p(x|s)."""
         means, log_vars, logits = self.gmm_parameters()
-        return gmm_log_likelihoods(x, means, log_vars, logits, self.var_floor)
+        return gmm_log_likelihoods(x, means, log_vars, logits, self.var_floor, self.exact)
