@@ -85,31 +85,40 @@ class _LossModule(nn.Module):
         return self.model.training_loss(x, y)
 
 
-@dataclass
 class _Sums:
-    """Frame-level CE sum, correct count and frame count (float64 for exact resumption)."""
-    ce: float = 0.0
-    correct: float = 0.0
-    frames: float = 0.0
+    """Frame-level CE sum, correct count and frame count, accumulated as float64 tensors on the
+    training device (no host synchronisation per step); ``values`` gives plain floats."""
+
+    def __init__(self, ce: float = 0.0, correct: float = 0.0, frames: float = 0.0, device="cpu"):
+        self.t = torch.tensor([ce, correct, frames], dtype=torch.float64, device=device)
 
     def add(self, log_post: torch.Tensor, y: torch.Tensor) -> None:
         with torch.no_grad():
             lp = log_post.float()
-            self.ce += float(F.nll_loss(lp, y, reduction="sum"))
-            self.correct += float((lp.argmax(-1) == y).sum())
-            self.frames += len(y)
+            self.t[0] += F.nll_loss(lp, y, reduction="sum").double()
+            self.t[1] += (lp.argmax(-1) == y).sum().double()
+            self.t[2] += len(y)
+
+    @property
+    def values(self) -> list[float]:
+        return self.t.tolist()
+
+    @property
+    def frames(self) -> float:
+        return float(self.t[2])
 
     def reduced(self, ctx: DistContext) -> "_Sums":
-        t = all_reduce_sum(torch.tensor([self.ce, self.correct, self.frames], dtype=torch.float64), ctx)
-        return _Sums(*t.tolist())
+        return _Sums(*all_reduce_sum(self.t.clone(), ctx).tolist())
 
     @property
     def mean_ce(self) -> float:
-        return self.ce / max(self.frames, 1)
+        ce, _, n = self.values
+        return ce / max(n, 1)
 
     @property
     def accuracy(self) -> float:
-        return 100.0 * self.correct / max(self.frames, 1)
+        _, correct, n = self.values
+        return 100.0 * correct / max(n, 1)
 
 
 class Trainer:
@@ -131,7 +140,7 @@ class Trainer:
             k: getattr(cfg, k) for k in SCHEDULE_OPTIONS[cfg.schedule]})
         # training position and history (all in the checkpoint)
         self.epoch, self.next_batch, self.step = 0, 0, 0
-        self.sums = _Sums()
+        self.sums = _Sums(device=self.dev)
         self.rows: list[dict] = []
         self.best = None  # {"model", "optimizer", "cv_ce", "epoch"}
         self.ckpt_path = self.exp / "checkpoint.pt"
@@ -176,7 +185,7 @@ class Trainer:
         """CE and accuracy of the current model on all frames of ``data`` (frames split over ranks)."""
         was_training = self.model.training
         self.model.eval()
-        sums = _Sums()
+        sums = _Sums(device=self.dev)
         order = torch.arange(len(data))
         c = self.cfg
         for frames, _ in iter_batches(order, c.cv_batch_size, self.ctx.rank, self.ctx.world_size):
@@ -196,7 +205,7 @@ class Trainer:
             "best": self.best,
             "rng": all_gather_object(ckpt.rng_state(), self.ctx),
             "position": {"epoch": self.epoch, "next_batch": self.next_batch, "step": self.step,
-                         "sums": [self.sums.ce, self.sums.correct, self.sums.frames]},
+                         "sums": self.sums.values},
             "rows": self.rows,
             "world_size": self.ctx.world_size,
             "train_frames": len(self.tr),
@@ -226,7 +235,7 @@ class Trainer:
         self.best = state["best"]
         pos = state["position"]
         self.epoch, self.next_batch, self.step = pos["epoch"], pos["next_batch"], pos["step"]
-        self.sums = _Sums(*pos["sums"])
+        self.sums = _Sums(*pos["sums"], device=self.dev)
         self.rows = state["rows"]
         ckpt.set_rng_state(state["rng"][self.ctx.rank])
 
@@ -279,7 +288,8 @@ class Trainer:
             x, y = x.to(self.dev, non_blocking=True), y.to(self.dev, non_blocking=True)
             with self._autocast():
                 loss, log_post = net(x, y)
-            if not torch.isfinite(loss):
+            # a NaN aborts training (as Kaldi's nnet tools); checked every 50 steps on a GPU (a sync)
+            if (self.dev.type == "cpu" or self.step % 50 == 0) and not torch.isfinite(loss):
                 raise FloatingPointError(f"epoch {self.epoch + 1} step {self.step}: loss is {float(loss)}")
             self.opt.zero_grad(set_to_none=True)
             # rank's mean weighted by its share: DDP's average = gradient of the global batch mean
@@ -319,7 +329,7 @@ class Trainer:
         self._report({"kind": "epoch", "epoch": self.epoch, "step": self.step, "frames": int(tr.frames),
                       "lr": lr, "tr_ce": tr.mean_ce, "tr_acc": tr.accuracy, "cv_ce": cv.mean_ce,
                       "cv_acc": cv.accuracy, "status": status})
-        self.next_batch, self.sums = 0, _Sums()
+        self.next_batch, self.sums = 0, _Sums(device=self.dev)
         self.save_checkpoint()
 
     def _periodic(self, lr: float) -> None:
