@@ -1,6 +1,7 @@
 """Trainer: FSDD DNN and DGMM beat the prior-only baseline; schedules; rejection; refusals; options."""
 
 import copy
+import os
 
 import numpy as np
 import pytest
@@ -235,3 +236,40 @@ def test_resume_refuses_changed_options(fsdd, tmp_path):
     with pytest.raises(ValueError, match=r"lr: 0.008 -> 0.1"):
         Trainer(model, tr, cv, TrainConfig(max_epochs=1, lr=0.1), tmp_path).run()
     Trainer(model, tr, cv, TrainConfig(max_epochs=1, lr=0.1), tmp_path).run(resume=False)
+
+
+def test_stage_scripts(fsdd, tmp_path):
+    """steps/train_dnn.sh -> steps/init_dgmm.sh -> steps/train_dgmm.sh, usage and refusal messages."""
+    import subprocess
+    from conftest import REPO
+    data, ali = fsdd
+    env = {**os.environ, "DGMM_ROOT": str(REPO)}
+
+    def sh(*args):
+        return subprocess.run(["bash", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+    dnn_conf = _conf(tmp_path, "dnn", {**DNN_CONF, "train": {**DNN_CONF["train"], "max_epochs": 1}})
+    dgmm_conf = _conf(tmp_path, "dgmm", {**DGMM_CONF, "train": {**DGMM_CONF["train"], "max_epochs": 1}})
+    r = sh("steps/train_dnn.sh")
+    assert r.returncode == 1 and "Usage: steps/train_dnn.sh" in r.stderr and "e.g.:" in r.stderr
+    r = sh("steps/train_dnn.sh", str(data), str(tmp_path / "no_ali"), str(tmp_path / "x"))
+    assert r.returncode == 1 and f"expected file {tmp_path}/no_ali/pdf_ali.scp to exist" in r.stderr
+    exp = tmp_path / "exp"
+    r = sh("steps/train_dnn.sh", "--nnet-config", dnn_conf, "--num-threads", "1", str(data), str(ali), str(exp / "dnn"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (exp / "dnn/final.pt").exists() and "final: epoch 1" in r.stdout
+    r = sh("steps/train_dgmm.sh", "--nnet-config", dgmm_conf, str(data), str(ali), str(exp / "dgmm"))
+    assert r.returncode == 1 and "run steps/init_dgmm.sh first" in r.stderr
+    r = sh("steps/init_dgmm.sh", "--nnet-config", dgmm_conf, "--num-threads", "1", str(data), str(ali),
+           str(exp / "dnn"), str(exp / "dgmm"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = sh("steps/train_dgmm.sh", "--nnet-config", dgmm_conf, "--num-threads", "1", str(data), str(ali),
+           str(exp / "dgmm"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert load_checkpoint(exp / "dgmm/final.pt")["config"]["type"] == "dgmm"
+    # a model that does not fit the alignments is refused with the reason
+    bad = build_model({"type": "dnn", "input_dim": 26 * 13, "num_states": 60, "hidden_layers": 1, "hidden_dim": 8})
+    from dgmm.models import save_model
+    save_model(tmp_path / "bad.pt", bad)
+    r = sh("steps/train_dnn.sh", "--init-model", str(tmp_path / "bad.pt"), str(data), str(ali), str(exp / "bad"))
+    assert r.returncode == 1 and "num_pdfs is 67 but the model has 60 output states" in r.stderr
