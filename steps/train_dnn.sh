@@ -12,8 +12,8 @@
 # Begin configuration section.
 nnet_config=conf/dnn.yaml  # model/data/train hyperparameters (YAML; see dgmm/train/config.py)
 device=auto           # auto | cpu | cuda | cuda:N
-bf16=false            # bfloat16 autocast
-seed=777              # random seed (model init, data order)
+bf16=                 # true/false: bfloat16 autocast (empty: the config's train.bf16)
+seed=                 # random seed for model init and data order (empty: the config's train.seed)
 resume=true           # continue from <exp-dir>/checkpoint.pt when it exists
 num_threads=0         # torch threads per process (0: torch's default)
 nproc_per_node=1      # processes per node; > 1 (or nnodes > 1) launches torchrun
@@ -32,8 +32,8 @@ help_message="Usage: $0 [options] <data-dir> <ali-dir> <exp-dir>
 Options:
   --nnet-config <yaml>             # model/data/train configuration ($nnet_config)
   --device <auto|cpu|cuda|cuda:N>  # ($device)
-  --bf16 <true|false>              # bfloat16 autocast ($bf16)
-  --seed <n>                       # ($seed)
+  --bf16 <true|false>              # bfloat16 autocast (default: config's)
+  --seed <n>                       # random seed (default: config's)
   --resume <true|false>            # continue a killed run ($resume)
   --num-threads <n>                # torch threads per process ($num_threads)
   --nproc-per-node <n>             # data-parallel processes per node ($nproc_per_node)
@@ -60,8 +60,8 @@ for f in "$data/feats.scp" "$data/utt2spk" "$alidir/pdf_ali.scp" "$alidir/num_pd
 done
 mkdir -p "$dir/log"
 
-args=(--config "$nnet_config" --device "$device" --bf16 "$bf16" --seed "$seed" --resume "$resume"
-      --num-threads "$num_threads" ${init_model:+--init-model "$init_model"})
+args=(--config "$nnet_config" --device "$device" --resume "$resume" --num-threads "$num_threads"
+      ${bf16:+--bf16 "$bf16"} ${seed:+--seed "$seed"} ${init_model:+--init-model "$init_model"})
 # shellcheck disable=SC2206
 args+=($train_opts)
 if [ "$nproc_per_node" -gt 1 ] || [ "$nnodes" -gt 1 ]; then
