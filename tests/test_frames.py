@@ -74,6 +74,12 @@ def test_global_and_utterance_cmvn(fsdd):
     np.testing.assert_allclose(first.std(0), 1, atol=1e-3)
     with pytest.raises(DgmmError, match="cmvn mode"):
         Cmvn("per-speaker")
+    # what a model file records (dgmm.bin.train) gives the same normalisation at decoding time
+    ck = {"cmvn_mode": "global", "norm_vars": True, "global_cmvn_stats": torch.from_numpy(g.global_stats)}
+    d = Cmvn.from_checkpoint(ck, data)
+    feats = kaldiio.load_scp(str(data / "feats.scp"))
+    u = sorted(feats)[0]
+    np.testing.assert_array_equal(d(u, feats[u]), apply_cmvn(feats[u], total, norm_vars=True))
 
 
 def test_shuffle_order_global_and_block(fsdd):

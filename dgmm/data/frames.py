@@ -107,6 +107,15 @@ class Cmvn:
             distinct = {id(m): m for m in chosen.values()}  # shared per speaker: count each once
             self.global_stats = sum(distinct.values())
 
+    @classmethod
+    def from_checkpoint(cls, ckpt: dict, data_dir: str | os.PathLike) -> "Cmvn":
+        """The CMVN a model was trained with (the ``cmvn_mode``/``norm_vars``/``global_cmvn_stats``
+        entries that dgmm.bin.train stores in final.pt), for the data of ``data_dir`` (decoding)."""
+        mode = ckpt.get("cmvn_mode", "speaker")
+        stats = ckpt.get("global_cmvn_stats")
+        return cls(mode, bool(ckpt.get("norm_vars", False)), data_dir,
+                   global_stats=None if stats is None else np.asarray(stats, dtype=np.float64))
+
     def __call__(self, utt: str, feats: np.ndarray) -> np.ndarray:
         if self.mode == "none":
             return np.array(feats, dtype=np.float32)  # a writable copy
