@@ -102,7 +102,7 @@ def main(argv=None) -> int:
     init = exp / "init.pt" if (exp / "init.pt").exists() else args.init_model
     if init:
         model = load_model(init)
-        logger.info("model from %s", init)
+        logger.info("model from %s%s", init, " (the config's model section is not used)" if cfg["model"] else "")
     else:
         ctx_frames = tcfg.left_context + 1 + tcfg.right_context
         model = build_model({**cfg["model"], "input_dim": tr.feat_dim * ctx_frames, "num_states": tr.num_pdfs})
