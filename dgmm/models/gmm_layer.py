@@ -80,8 +80,10 @@ def gmm_log_likelihoods(x: Tensor, means: Tensor, log_vars: Tensor, weight_logit
     return _GMMLogLikelihood.apply(x, means, log_vars, weight_logits, float(var_floor), bool(exact))
 
 
-# exp(-80) is still a normal float32; smaller responsibilities would be denormals, which make the
-# backward GEMMs dozens of times slower on CPUs. They are raised to e^-80 (a relative change < 1e-34).
+# Float32 denormals make CPU GEMMs dozens of times slower. Responsibilities are kept >= e^-80 (a
+# normal float32; a change of the output < 1e-33 nats), and R = gradient x responsibility is flushed
+# to 0 below 1e-30 in the backward (the gradient of states with posteriors ~e^-100 times small
+# responsibilities would be denormal; an error < 1e-30 in any gradient element).
 _MIN_LOG_RESP = -80.0
 _TINY_GRAD = {torch.float32: 1e-30}
 # States are processed in blocks whose temporaries (about this many floats each) stay in cache.
@@ -183,8 +185,6 @@ class _GMMLogLikelihood(torch.autograd.Function):
         ws = _Workspace(min(nb, S), g, d, xx, ctx.log_floor is not None)
         r_buf = xx.new_empty(B, min(nb, S) * g)
         p_buf = xx.new_empty(min(nb, S) * g, 2 * d)
-        # The incoming gradient of very unlikely states (posterior ~ e^-100) and small
-        # responsibilities multiply to float32 denormals; they are flushed to 0 (|R| < 1e-30).
         tiny = _TINY_GRAD.get(xx.dtype, 0.0)
         a_buf, m_buf = torch.empty_like(r_buf), torch.empty_like(r_buf, dtype=torch.bool)
         for j, s0 in enumerate(range(0, S, nb)):
