@@ -5,7 +5,6 @@
 # compiled Kaldi. Writes <exp-dir>/{final.mdl,tree,ali.*.gz,final.occs,num_jobs,cmvn_opts}.
 
 # Begin configuration section.
-nj=4                # number of alignment files (data split by speaker, as Kaldi)
 cmd=run.pl          # job runner (the training runs as one job)
 num_iters=35        # number of training iterations
 boost_silence=1.0   # factor on optional-silence likelihoods during alignment
@@ -18,7 +17,6 @@ echo "$0 $@"  # Print the command line for logging.
 [ -f ./path.sh ] && . ./path.sh
 help_message="Usage: $0 [options] <num-leaves> <tot-gauss> <data-dir> <lang-dir> <ali-dir> <exp-dir>
 Options:
-  --nj <n>                  # number of jobs / alignment files ($nj)
   --cmd <run.pl|queue.pl>   # job runner ($cmd)
   --num-iters <n>           # iterations ($num_iters)
   --boost-silence <f>       # silence boost during alignment ($boost_silence)
@@ -42,6 +40,7 @@ for f in "$alidir/final.mdl" "$alidir/ali.1.gz" "$alidir/num_jobs" "$data/text" 
          "$lang/phones/sets.int" "$lang/L.fst"; do
   if [ ! -f "$f" ]; then echo "$0: no such file $f" >&2; exit 1; fi
 done
+nj=$(cat "$alidir/num_jobs")   # as Kaldi: the number of jobs of the source alignments
 mkdir -p "$dir/log"
 opts="--nj $nj --num-iters $num_iters --boost-silence $boost_silence --cluster-thresh $cluster_thresh"
 [ -n "$wav_dir" ] && opts="$opts --wav-dir $wav_dir"
