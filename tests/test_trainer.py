@@ -196,7 +196,7 @@ def test_variance_schedule(fsdd, tmp_path):
 def test_streaming_training_equals_in_memory(fsdd, tmp_path):
     """Block shuffle: reading feats.scp block by block trains exactly as the in-RAM store."""
     data, ali = fsdd
-    cfg = TrainConfig(max_epochs=1, block_frames=2000, lr=0.01)
+    cfg = TrainConfig(max_epochs=1, block_frames=2000, lr=0.01, batch_size=500)
     results = []
     for streaming in (False, True):
         tr, cv, _ = load_train_cv(data, ali, "speaker", streaming=streaming)
@@ -212,7 +212,8 @@ def test_init_and_train_gmm_family_from_scratch(fsdd, tmp_path, kind):
     data, ali = fsdd
     conf = {"model": {"type": kind, "bottleneck_dim": 8, "num_components": 2, "hidden_layers": 0 if kind == "shallow_gmm" else 1,
                       "hidden_dim": 32, "prior": "counts" if kind == "shallow_gmm" else "online"},
-            "train": {"optimizer": "adam", "lr": 0.003, "max_epochs": 1, "left_context": 2, "right_context": 2}}
+            "train": {"optimizer": "adam", "lr": 0.003, "max_epochs": 1, "left_context": 2, "right_context": 2,
+                      "batch_size": 500}}
     path = _conf(tmp_path, kind, conf)
     exp = tmp_path / "exp"
     assert init_dgmm.main(["--config", path, "--init-frames", "5000", str(data), str(ali), str(exp / "init.pt")]) == 0
