@@ -130,21 +130,20 @@ def update_gmms(am: AmDiagGmm, stats: GmmStats, min_gaussian_occupancy: float = 
 
 def update_transitions(tm: TransitionModel, tid_counts: np.ndarray, mincount: float = 5.0,
                        floor: float = 0.01) -> TransitionModel:
-    """Re-estimate transition probabilities from per-transition-id counts [num_tids+1]."""
-    info = tm.tid_info()
-    tstate = info["transition_state"]
+    """Re-estimate transition probabilities from per-transition-id counts [num_tids+1]: per
+    transition-state with at least two transitions and ``mincount`` counts, p = counts / total,
+    floored at ``floor`` and renormalised three times (Kaldi's ``MleUpdate``)."""
+    tstate = tm.tid_info()["transition_state"][1:]  # [T], 1-based transition-state of each tid
+    counts = tid_counts[1:].astype(np.float64)
+    n_states = len(tm.tuples) + 1
+    n_trans = np.bincount(tstate, minlength=n_states)
+    tot = np.bincount(tstate, weights=counts, minlength=n_states)
+    upd = (n_trans[tstate] >= 2) & (tot[tstate] >= mincount)
+    p = np.where(upd, counts / np.where(tot[tstate] > 0, tot[tstate], 1.0), 0.0)
+    for _ in range(3):  # floor and renormalise three times, as Kaldi
+        p = np.maximum(p / np.bincount(tstate, weights=p, minlength=n_states)[tstate].clip(1e-300), floor)
     log_probs = tm.log_probs.astype(np.float64).copy()
-    for ts in range(1, len(tm.tuples) + 1):
-        tids = np.nonzero(tstate == ts)[0]
-        if len(tids) < 2:
-            continue
-        counts = tid_counts[tids].astype(np.float64)
-        if counts.sum() < mincount:
-            continue
-        p = counts / counts.sum()
-        for _ in range(3):  # floor and renormalise three times, as Kaldi
-            p = np.maximum(p / p.sum(), floor)
-        log_probs[tids] = np.log(p)
+    log_probs[1:][upd] = np.log(p[upd])
     return TransitionModel(tm.topo, tm.tuples, log_probs.astype(np.float32))
 
 

@@ -411,35 +411,27 @@ class TransitionModel:
     def num_transition_ids(self) -> int:
         return len(self.log_probs) - 1
 
-    def _tid_layout(self) -> tuple[np.ndarray, np.ndarray]:
-        """(transition-state of each tid [num_tids+1], index of the transition within its state)."""
-        counts = np.array([len(self.topo.entry(int(p))[int(h)].transitions) for p, h in self.tuples[:, :2]])
-        tstate = np.repeat(np.arange(1, len(counts) + 1), counts)
-        first = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        index = np.arange(counts.sum()) - np.repeat(first, counts)
-        return np.concatenate([[0], tstate]), np.concatenate([[0], index])
-
     def tid_info(self) -> dict[str, np.ndarray]:
         """Per transition-id arrays (length num_tids+1, entry 0 unused): pdf, phone, hmm_state,
-        is_self_loop, dest_state. The pdf of a self-loop is its self_loop_pdf, else forward_pdf."""
-        tstate, index = self._tid_layout()
-        n = len(tstate)
-        pdf = np.zeros(n, np.int32)
-        phone = np.zeros(n, np.int32)
-        hmm_state = np.zeros(n, np.int32)
-        self_loop = np.zeros(n, bool)
-        dest = np.zeros(n, np.int32)
-        for tid in range(1, n):
-            p, h, fpdf, spdf = self.tuples[tstate[tid] - 1]
-            d = self.topo.entry(int(p))[int(h)].transitions[index[tid]][0]
-            self_loop[tid] = d == h
-            pdf[tid] = spdf if d == h else fpdf
-            phone[tid], hmm_state[tid], dest[tid] = p, h, d
-        if len(self.log_probs) != n:
-            raise KaldiFormatError(f"transition model has {n - 1} transition-ids but "
+        is_self_loop, dest_state, transition_state (1-based). Transition-ids number the transitions
+        out of each tuple's HMM state, tuple after tuple; a self-loop's pdf is its self_loop_pdf."""
+        dests = [[d for d, _ in self.topo.entry(int(p))[int(h)].transitions] for p, h in self.tuples[:, :2]]
+        counts = np.array([len(d) for d in dests], np.int64)
+        if int(counts.sum()) + 1 != len(self.log_probs):
+            raise KaldiFormatError(f"transition model has {int(counts.sum())} transition-ids but "
                                    f"{len(self.log_probs) - 1} log-probs")
-        return {"pdf": pdf, "phone": phone, "hmm_state": hmm_state, "is_self_loop": self_loop,
-                "dest_state": dest, "transition_state": tstate.astype(np.int32)}
+        ts = np.repeat(np.arange(len(self.tuples)), counts)
+        t = self.tuples[ts]
+        dest = np.array([d for ds in dests for d in ds], np.int32)
+        self_loop = dest == t[:, 1]
+        pdf = np.where(self_loop, t[:, 3], t[:, 2])
+
+        def tab(a, dtype):
+            return np.concatenate([np.zeros(1, dtype), np.asarray(a, dtype)])
+
+        return {"pdf": tab(pdf, np.int32), "phone": tab(t[:, 0], np.int32),
+                "hmm_state": tab(t[:, 1], np.int32), "is_self_loop": tab(self_loop, bool),
+                "dest_state": tab(dest, np.int32), "transition_state": tab(ts + 1, np.int32)}
 
 
 def _read_transition_model(r: _Reader) -> TransitionModel:
