@@ -34,6 +34,14 @@ def test_paper_parameter_counts(config, paper_total, paper_trainable):
         assert abs(count_parameters(model, trainable_only=True) / paper_trainable - 1) < 0.02
 
 
+def test_dnn_constructor_matches_build_model():
+    with torch.device("meta"):
+        direct = DNN(input_dim=1040, hidden_layers=8, hidden_dim=2560, num_states=2432)
+        built = build_model({**PAPER, "type": "dnn"})
+    assert count_parameters(direct) == count_parameters(built) == 1040 * 2560 + 2560 + 7 * (2560 * 2560 + 2560) + 2560 * 2432 + 2432
+    assert sum(isinstance(m, torch.nn.ReLU) for m in direct.hidden) == 8
+
+
 SMALL = dict(input_dim=12, num_states=7, hidden_dim=10, bottleneck_dim=4, num_components=2)
 
 

@@ -100,11 +100,13 @@ def hidden_stack(input_dim: int, num_layers: int, width: int) -> nn.Sequential:
 class DNN(nn.Module):
     """ReLU DNN with a softmax output: the paper's baseline (8 x 2560)."""
 
-    def __init__(self, config: dict):
+    def __init__(self, input_dim: int = 1040, hidden_layers: int = 8, hidden_dim: int = 2560,
+                 num_states: int = 2432):
         super().__init__()
-        self.config = c = resolve_config({**config, "type": "dnn"})
-        self.hidden = hidden_stack(c["input_dim"], c["hidden_layers"], c["hidden_dim"])
-        self.output = nn.Linear(c["hidden_dim"], c["num_states"])
+        self.config = resolve_config({"type": "dnn", "input_dim": input_dim, "hidden_layers": hidden_layers,
+                                      "hidden_dim": hidden_dim, "num_states": num_states})
+        self.hidden = hidden_stack(input_dim, hidden_layers, hidden_dim)
+        self.output = nn.Linear(hidden_dim, num_states)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.log_softmax(self.output(self.hidden(x)), dim=-1)
@@ -191,7 +193,11 @@ class DeepGMM(nn.Module):
 def build_model(config: dict) -> nn.Module:
     """A DNN or a member of the GMM family from a (partial) config; see the module docstring."""
     c = resolve_config(config)
-    return DNN(c) if c["type"] == "dnn" else DeepGMM(c)
+    if c["type"] != "dnn":
+        return DeepGMM(c)
+    model = DNN(c["input_dim"], c["hidden_layers"], c["hidden_dim"], c["num_states"])
+    model.config = c  # the full dict it was built from (GMM-only keys are unused)
+    return model
 
 
 def dgmm_from_dnn(dnn: DNN, config: dict, num_hidden_to_copy: int) -> DeepGMM:
