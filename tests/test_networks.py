@@ -71,6 +71,9 @@ def test_interface(kw):
         lp = model.log_prior()
         assert torch.allclose(log_post, F.log_softmax(ll + (0 if lp is None else lp), -1), atol=1e-6)
     model.set_variances_trainable(False)
+    model.set_hidden_trainable(False)
+    assert not any(p.requires_grad for p in model.hidden.parameters())
+    assert any(p.requires_grad for p in model.parameters())
     assert model.config == {**model.config, **SMALL, **kw}
 
 

@@ -8,6 +8,7 @@ All models share one interface (used by the trainer and the decoder):
     log_likelihoods(x) -> [B, S]: GMM family: log p(x|s) of the GMM layer; DNN: log p(s|x)
     log_prior() -> [S] log p(s), or None (DNN, prior "none")
     set_variances_trainable(flag)   the paper's schedule; no-op for the DNN
+    set_hidden_trainable(flag)      False: the hidden ReLU stack is fixed (separate optimisation)
     config                          the full configuration dict the model was built from
 
 Configuration (``build_model(config)``; every default lives in DEFAULTS below):
@@ -124,6 +125,11 @@ class DNN(nn.Module):
 
     def set_variances_trainable(self, flag: bool) -> None:
         pass
+
+    def set_hidden_trainable(self, flag: bool) -> None:
+        """flag False: only the output layer trains."""
+        for p in self.hidden.parameters():
+            p.requires_grad_(flag)
 
 
 class DeepGMM(nn.Module):
