@@ -2,10 +2,10 @@
 
 Features: 13-dim MFCC as the reference recipe's conf/mfcc.conf (--use-energy=false, 8 kHz), dither 0,
 computed here with kaldi-native-fbank (the reference run's own features were dithered and are not
-stored); frame counts equal the Kaldi alignments' (snip-edges). CMVN stats per speaker
-(compute-cmvn-stats --spk2utt format [2, D+1]). Alignments: the reference run's ``ali-to-pdf`` output
-(``exp/mono_ali/pdf_ali.txt``, 67 pdfs) written as ``pdf_ali.scp`` + ``num_pdfs`` + ``pdf_counts``, the
-layout of steps/import_ali.sh.
+stored); frame counts equal the Kaldi alignments' (snip-edges; checked against the reference run's
+``ali-to-pdf`` dump ``exp/mono_ali/pdf_ali.txt``). CMVN stats per speaker (compute-cmvn-stats
+--spk2utt format [2, D+1]). Alignments: the reference run's ``exp/mono_ali`` (67 pdfs) imported with
+dgmm.bin.import_ali (pdf_ali.scp, num_pdfs, pdf_counts), as steps/import_ali.sh does.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import kaldiio
 import numpy as np
 import soundfile as sf
 
-from dgmm.kaldi.archive import write_text_vector
+from dgmm.bin import import_ali
 
 
 TRAIN_SPEAKERS = ("george", "jackson", "lucas", "nicolas", "yweweler")
@@ -46,22 +46,21 @@ def make_fsdd(root: Path, shared: Path, speakers=TRAIN_SPEAKERS[:4], per_digit: 
     ref = shared / "kaldi_ref" / "fsdd" / "exp" / ali
     data, ali_dir = root / "data", root / "ali"
     data.mkdir(parents=True)
-    ali_dir.mkdir(parents=True)
     utts = sorted(f"{s}_{d}_{i}" for s in speakers for d in range(10) for i in range(per_digit))
-    pdf = {}
+    ali_len = {}
     with open(ref / "pdf_ali.txt") as f:
         wanted = set(utts)
         for line in f:
             key, *ids = line.split()
             if key in wanted:
-                pdf[key] = np.array(ids, dtype=np.int32)
+                ali_len[key] = len(ids)
     stats: dict[str, np.ndarray] = {}
     with _writer(data, "feats") as w:
         n2f = []
         for u in utts:
             spk, digit, idx = u.split("_")
             m = _mfcc(rec / f"{digit}_{spk}_{idx}.wav")
-            assert len(m) == len(pdf[u]), (u, len(m), len(pdf[u]))
+            assert len(m) == ali_len[u], (u, len(m), ali_len[u])
             w(u, m)
             n2f.append(f"{u} {len(m)}\n")
             x = m.astype(np.float64)
@@ -76,11 +75,8 @@ def make_fsdd(root: Path, shared: Path, speakers=TRAIN_SPEAKERS[:4], per_digit: 
     (data / "spk2utt").write_text("".join(
         f"{s} {' '.join(u for u in utts if u.startswith(s + '_'))}\n" for s in sorted(stats)))
     (data / "utt2num_frames").write_text("".join(n2f))
-    with _writer(ali_dir, "pdf_ali") as w:
-        for u in utts:
-            w(u, pdf[u])
-    num_pdfs = (shared / "kaldi_ref" / "fsdd" / "exp" / ali.removesuffix("_ali") / "graph" / "num_pdfs").read_text()
-    (ali_dir / "num_pdfs").write_text(num_pdfs)
-    counts = np.bincount(np.concatenate(list(pdf.values())), minlength=int(num_pdfs))
-    write_text_vector(ali_dir / "pdf_counts", counts)
+    # the alignments as steps/import_ali.sh imports them (transition-ids of ali.*.gz -> pdf-ids)
+    kref = shared / "kaldi_ref" / "fsdd"
+    assert import_ali.main(["--lang", str(kref / "data" / "lang"), str(kref / "exp" / ali), str(data),
+                            str(ali_dir)]) == 0
     return data, ali_dir
