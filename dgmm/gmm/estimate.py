@@ -28,26 +28,34 @@ _CHUNK = 8192  # frames per block when evaluating all Gaussians at once (bounds 
 
 
 def _stacked(am: AmDiagGmm):
-    """All Gaussians of the model stacked: gconsts [G], means_invvars [G, D], inv_vars [G, D], and the
-    start offset of each pdf [P+1]."""
-    g = np.concatenate([p.gconsts for p in am.pdfs]).astype(np.float64)
-    mi = np.concatenate([p.means_invvars for p in am.pdfs]).astype(np.float64)
-    iv = np.concatenate([p.inv_vars for p in am.pdfs]).astype(np.float64)
+    """All Gaussians of the model stacked (float32): gconsts [G], means_invvars [G, D], inv_vars [G, D],
+    and the start offset of each pdf [P+1]."""
+    g = np.concatenate([p.gconsts for p in am.pdfs]).astype(np.float32)
+    mi = np.concatenate([p.means_invvars for p in am.pdfs]).astype(np.float32)
+    iv = np.concatenate([p.inv_vars for p in am.pdfs]).astype(np.float32)
     offs = np.concatenate([[0], np.cumsum([len(p.weights) for p in am.pdfs])])
     return g, mi, iv, offs
 
 
 def pdf_log_likelihoods(am: AmDiagGmm, feats: np.ndarray) -> np.ndarray:
-    """Log-likelihood of every frame under every pdf [N, P] (float32), as ``gmm-compute-likes``."""
+    """Log-likelihood of every frame under every pdf [N, P] (float32), as ``gmm-compute-likes``.
+
+    Computed in float32 like Kaldi's (BaseFloat) GMM evaluation; the per-pdf log-sum-exp subtracts
+    each pdf's best component first.
+    """
     g, mi, iv, offs = _stacked(am)
     out = np.empty((len(feats), len(am.pdfs)), np.float32)
+    sizes = np.diff(offs)
     for s in range(0, len(feats), _CHUNK):
-        x = feats[s:s + _CHUNK].astype(np.float64)
-        ll = g + x @ mi.T - 0.5 * (x * x) @ iv.T  # [n, G]
+        x = np.asarray(feats[s:s + _CHUNK], np.float32)
+        ll = x @ mi.T
+        ll -= 0.5 * ((x * x) @ iv.T)
+        ll += g  # [n, G]
         # log-sum-exp within each pdf's block of components
         mx = np.maximum.reduceat(ll, offs[:-1], axis=1)
-        rep = np.repeat(mx, np.diff(offs), axis=1)
-        out[s:s + _CHUNK] = mx + np.log(np.add.reduceat(np.exp(ll - rep), offs[:-1], axis=1))
+        ll -= np.repeat(mx, sizes, axis=1)
+        np.exp(ll, out=ll)
+        out[s:s + _CHUNK] = mx + np.log(np.add.reduceat(ll, offs[:-1], axis=1))
     return out
 
 
