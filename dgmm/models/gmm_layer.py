@@ -91,31 +91,45 @@ _BLOCK_FLOATS = 1 << 19
 
 
 class _Workspace:
-    """Buffers for one block of nb states (rows ordered state-major, K = nb*g), reused block after
-    block so that they stay in cache (fresh large allocations cost as much as the arithmetic).
+    """Buffers for one block of nb states (K = nb*g rows), reused block after block so that they
+    stay in cache (fresh large allocations cost as much as the arithmetic).
 
-    ``fill`` sets, for states s0:s1: W = [mu/Sigma, 1/Sigma] ([K, 2d], centred means), q = mu^2/Sigma
-    ([K, d]), lv = the floored log-variances, below = where the floor is active, log_w = log weights.
+    Rows are component-major: row i*nb + s holds component i of state s0 + s, so that reductions
+    over the g components of a state run across contiguous rows of [B, g, nb] tensors (reductions
+    over a short innermost dimension are several times slower). ``fill`` sets, for states s0:s1:
+    W = [mu/Sigma, 1/Sigma] ([K, 2d], centred means); in the forward C = sum mu^2/Sigma and the
+    log-determinants, in the backward q = mu^2/Sigma - 1 ([K, d]); lv = the floored log-variances
+    [g, nb, d], below = where the floor is active, log_w = log weights [K].
     """
 
     def __init__(self, nb: int, g: int, d: int, like: Tensor, floor: bool):
         self.W_buf = like.new_empty(nb * g, 2 * d)
         self.q_buf = like.new_empty(nb * g, d)
         self.lv_buf = like.new_empty(nb * g, d) if floor else None
+        self._minus_one = lambda: like.new_full((), -1.0)
 
-    def fill(self, means: Tensor, log_vars: Tensor, log_w: Tensor, centre: Tensor, log_floor: float | None):
+    def fill(self, means: Tensor, log_vars: Tensor, log_w: Tensor, centre: Tensor, log_floor: float | None,
+             backward: bool = False):
         nb, g, d = means.shape
         K = nb * g
         self.W, self.q = self.W_buf[:K], self.q_buf[:K]
         self.m_iv, self.iv = self.W[:, :d], self.W[:, d:]
-        lv = log_vars.reshape(K, d)
-        self.below = None if log_floor is None else lv < log_floor
-        self.lv = lv if log_floor is None else torch.clamp(lv, min=log_floor, out=self.lv_buf[:K])
-        torch.neg(self.lv, out=self.iv).exp_()  # 1 / Sigma
-        torch.sub(means.reshape(K, d), centre, out=self.q)
+        self.means = means.transpose(0, 1)  # [g, nb, d] views
+        lv = log_vars.transpose(0, 1)
+        if log_floor is None:
+            self.below, self.lv = None, lv
+        else:
+            self.below = (lv < log_floor).reshape(K, d)
+            self.lv = torch.clamp(lv, min=log_floor, out=self.lv_buf[:K].view(g, nb, d))
+        torch.neg(self.lv, out=self.iv.view(g, nb, d)).exp_()  # 1 / Sigma
+        torch.sub(self.means, centre, out=self.q.view(g, nb, d))
         torch.mul(self.q, self.iv, out=self.m_iv)  # mu / Sigma (centred)
-        self.q.mul_(self.m_iv)  # mu^2 / Sigma (centred)
-        self.log_w = log_w.reshape(K)
+        if backward:  # q - 1 = mu^2 / Sigma - 1, as Eq. (3) needs it
+            torch.addcmul(self._minus_one(), self.q, self.m_iv, out=self.q)
+        else:  # C = sum mu^2 / Sigma (without writing mu^2 / Sigma) and the log-determinants
+            self.c_sq = torch.linalg.vecdot(self.q, self.m_iv)
+            self.lv_sum = self.lv.sum(-1).reshape(K)
+        self.log_w = log_w.t().reshape(K)
         return self
 
 
@@ -158,11 +172,11 @@ class _GMMLogLikelihood(torch.autograd.Function):
             ws.fill(means[s0:s1], log_vars[s0:s1], log_w[s0:s1], centre, log_floor)
             ll = _block_log_likelihoods(ws, x, xx, x_sq_max * iv_max if exact else None, means[s0:s1], centre,
                                         resp_all[s0 // nb, :, :(s1 - s0) * g])
-            ll = ll.view(B, s1 - s0, g)
-            top = ll.amax(-1, keepdim=True)
+            ll = ll.view(B, g, s1 - s0)
+            top = ll.amax(1, keepdim=True)
             resp = ll.sub_(top).clamp_min_(_MIN_LOG_RESP).exp_()
-            tot = (resp.view(-1, g) @ resp.new_ones(g, 1)).view(B, s1 - s0, 1)  # sum over g (fast form)
-            torch.add(top, tot.log(), out=out[:, s0:s1, None])
+            tot = resp.sum(1, keepdim=True)
+            torch.add(top, tot.log(), out=out[:, None, s0:s1])
             if keep:
                 resp_blocks.append(resp.div_(tot))
         xx[:, d:].neg_()  # [xc, xc^2/2] for the backward
@@ -190,29 +204,30 @@ class _GMMLogLikelihood(torch.autograd.Function):
         for j, s0 in enumerate(range(0, S, nb)):
             s1 = min(S, s0 + nb)
             K = (s1 - s0) * g
-            ws.fill(means[s0:s1], log_vars[s0:s1], log_w[s0:s1], centre, ctx.log_floor)
+            ws.fill(means[s0:s1], log_vars[s0:s1], log_w[s0:s1], centre, ctx.log_floor, backward=True)
             r = r_buf[:, :K]
-            torch.mul(ctx.resp_blocks[j], grad[:, s0:s1, None], out=r.view(B, s1 - s0, g))  # R_bsi
+            torch.mul(ctx.resp_blocks[j], grad[:, None, s0:s1], out=r.view(B, g, s1 - s0))  # R_bsi
             if tiny:
                 torch.abs(r, out=a_buf[:, :K])
                 r.masked_fill_(torch.lt(a_buf[:, :K], tiny, out=m_buf[:, :K]), 0.0)  # no denormals into the GEMMs
-            n = r.sum(0)[:, None]  # [K, 1]
+            n = r.sum(0).view(g, s1 - s0, 1)
             if need_x:
                 rw = r @ ws.W  # [B, 2d] = [R mu/Sigma, R 1/Sigma]
                 gx.add_(rw[:, :d]).addcmul_(xc, rw[:, d:], value=-1.0)
             if need_m or need_v:
                 p = torch.mm(r.t(), xx, out=p_buf[:K])  # [K, 2d] = [sum_b R x_b, sum_b R x_b^2 / 2]
-                p1 = p[:, :d]
+                shape = (g, s1 - s0, d)  # views in the block's row order; gradients go to [S, g, d]
+                p1, p2, iv, m_iv = p[:, :d].view(shape), p[:, d:].view(shape), ws.iv.view(shape), ws.m_iv.view(shape)
                 if need_v:
                     # 1/2 sum_b R ((x-mu)^2/Sigma - 1) = P2/2 / Sigma - P1 mu/Sigma + n/2 (mu^2/Sigma - 1)
-                    gv = torch.mul(p[:, d:], ws.iv, out=glv[s0:s1].view(K, d))
-                    gv.addcmul_(ws.m_iv, p1, value=-1.0).addcmul_(ws.q, n, value=0.5).sub_(0.5 * n)
+                    gv = torch.mul(p2, iv, out=glv[s0:s1].transpose(0, 1))
+                    gv.addcmul_(m_iv, p1, value=-1.0).addcmul_(ws.q.view(shape), n, value=0.5)
                     if ws.below is not None:
-                        gv.masked_fill_(ws.below, 0.0)
+                        gv.masked_fill_(ws.below.view(shape), 0.0)
                 if need_m:
-                    torch.mul(p1, ws.iv, out=gm[s0:s1].view(K, d)).addcmul_(ws.m_iv, n, value=-1.0)
+                    torch.mul(p1, iv, out=gm[s0:s1].transpose(0, 1)).addcmul_(m_iv, n, value=-1.0)
             if need_w:
-                gw[s0:s1] = n.view(s1 - s0, g) - log_w[s0:s1].exp() * grad[:, s0:s1].sum(0)[:, None]
+                gw[s0:s1] = n.view(g, s1 - s0).t() - log_w[s0:s1].exp() * grad[:, s0:s1].sum(0)[:, None]
         return gx, gm, glv, gw, None, None
 
 
@@ -226,29 +241,30 @@ def _block_states(B: int, S: int, g: int, d: int, device: torch.device) -> int:
 
 def _block_log_likelihoods(ws: _Workspace, x: Tensor, xx: Tensor, a_max: float | None, means: Tensor,
                            centre: Tensor, out: Tensor) -> Tensor:
-    """[B, nb*g] log(w N(x; mu, Sigma)) of one block (written to ``out`` when contiguous), corrected
+    """[B, g*nb] log(w N(x; mu, Sigma)) of one block (written to ``out`` when contiguous), corrected
     where float32 may be too inaccurate. a_max bounds A = sum x^2/Sigma (centred) for all elements
     (None: no check, the fast path)."""
     out = out if out.is_contiguous() else None
     nb, g, d = means.shape
-    c_sq = ws.q.sum(-1)  # C = sum mu^2/Sigma (centred), [nb*g]
-    const = ws.log_w - 0.5 * (d * LOG_2PI + ws.lv.sum(-1) + c_sq)
+    c_sq = ws.c_sq  # C = sum mu^2/Sigma (centred), [g*nb]
+    const = ws.log_w - 0.5 * (d * LOG_2PI + ws.lv_sum + c_sq)
     # Cheap bound first (A <= max |xc|^2 max 1/Sigma); the per-element check only if it fails.
     if x.dtype == torch.float64 or a_max is None or ERR_FACTOR * (math.sqrt(a_max) + math.sqrt(max(float(c_sq.max()), 0.0))) ** 2 <= ABS_TOL:
         return torch.addmm(const, xx, ws.W.t(), out=out)
     ll = torch.addmm(const, xx[:, :d], ws.m_iv.t(), out=out)
-    a_sq = torch.mm(xx[:, d:], ws.iv.t()).mul_(-2.0)  # A = sum x^2/Sigma, [B, nb*g]
+    a_sq = torch.mm(xx[:, d:], ws.iv.t()).mul_(-2.0)  # A = sum x^2/Sigma, [B, g*nb]
     ll.sub_(a_sq, alpha=0.5)
-    idx = _inaccurate_elements(ll.view(x.shape[0], nb, g), a_sq, c_sq)
+    idx = _inaccurate_elements(ll.view(x.shape[0], g, nb), a_sq, c_sq)
     if idx is None:
         return ll
     b, k = idx
+    means_rows, lv_rows = ws.means.reshape(nb * g, d), ws.lv.reshape(nb * g, d)  # the block's row order
     if len(b) <= _MAX_GATHERED * x.shape[0] * nb:
         # few elements: recompute them one by one in the direct form
-        ll[b, k] = _direct_loglik(x[b], means.reshape(nb * g, d)[k], ws.lv[k], ws.log_w[k]).to(ll.dtype)
+        ll[b, k] = _direct_loglik(x[b], means_rows[k], lv_rows[k], ws.log_w[k]).to(ll.dtype)
     else:
         # many: the whole block's expanded form in float64 (GEMM), cheaper than gathering
-        ll.copy_(_block_float64(x, means, ws.lv, ws.log_w, centre))
+        ll.copy_(_block_float64(x, means_rows, lv_rows, ws.log_w, centre))
     return ll
 
 
@@ -257,12 +273,12 @@ _MAX_GATHERED = 0.05
 
 
 def _block_float64(x: Tensor, means: Tensor, lv: Tensor, log_w: Tensor, centre: Tensor) -> Tensor:
-    """[B, nb*g] expanded form of one block in float64 (parameters and GEMM): x [B, d], means [nb, g, d],
-    lv [nb*g, d] (floored), log_w [nb*g], centre [d]."""
+    """[B, K] expanded form of K components in float64 (parameters and GEMM): x [B, d], means [K, d],
+    lv [K, d] (floored), log_w [K], centre [d]."""
     d = x.shape[1]
     c = centre.double()
     xc = x.double() - c
-    mc = means.reshape(-1, d).double() - c
+    mc = means.double() - c
     iv = torch.exp(-lv.double())
     m_iv = mc * iv
     const = log_w.double() - 0.5 * (d * LOG_2PI + lv.double().sum(-1) + (mc * m_iv).sum(-1))
@@ -272,18 +288,19 @@ def _block_float64(x: Tensor, means: Tensor, lv: Tensor, log_w: Tensor, centre: 
 def _inaccurate_elements(ll: Tensor, a_sq: Tensor, c_sq: Tensor):
     """(frame, column) indices whose expanded-form value may miss the tolerance and that matter.
 
-    ll: [B, nb, g] expanded-form values; a_sq: [B, nb*g] A = sum x^2/Sigma; c_sq: [nb*g] C = sum
-    mu^2/Sigma (both centred). Returns None when no element needs a correction.
+    ll: [B, g, nb] expanded-form values (component-major columns); a_sq: [B, g*nb] A = sum
+    x^2/Sigma; c_sq: [g*nb] C = sum mu^2/Sigma (both centred). Returns None when no element needs
+    a correction.
     """
-    B, nb, g = ll.shape
-    err = (a_sq.clamp_min(0).sqrt_().add_(c_sq.clamp_min(0).sqrt())).square_().mul_(ERR_FACTOR).view(B, nb, g)
+    B, g, nb = ll.shape
+    err = (a_sq.clamp_min(0).sqrt_().add_(c_sq.clamp_min(0).sqrt())).square_().mul_(ERR_FACTOR).view(B, g, nb)
     tol = torch.clamp(REL_TOL * ll.abs(), min=ABS_TOL)
     need = err > tol
     if not bool(need.any()):
         return None
-    floor = (ll - err).amax(-1, keepdim=True) - RELEVANT_NATS
+    floor = (ll - err).amax(1, keepdim=True) - RELEVANT_NATS
     need &= (ll + err) >= floor
-    b, k = need.view(B, nb * g).nonzero(as_tuple=True)
+    b, k = need.view(B, g * nb).nonzero(as_tuple=True)
     return (b, k) if b.numel() else None
 
 
