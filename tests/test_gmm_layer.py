@@ -68,6 +68,8 @@ def test_matches_float64_reference(blocks):
     assert out.dtype == torch.float32 and out.shape == (9, 11)
     rel = ((out.double() - ref).abs() / ref.abs()).max()
     assert rel < 1e-4
+    with torch.no_grad():  # the inference path keeps no responsibilities
+        assert torch.equal(gmm_log_likelihoods(x, m, lv, w), out.detach())
 
 
 def hard_case(d, offset, var, spread, far, S=8, g=3, B=24, seed=0):

@@ -164,8 +164,12 @@ class _GMMLogLikelihood(torch.autograd.Function):
         out = x.new_empty(B, S)
         nb = _block_states(B, S, g, d, x.device)
         ws = _Workspace(min(nb, S), g, d, x, log_floor is not None)
-        # One allocation for all blocks' [B, nb*g] log-likelihoods, turned into responsibilities in place
-        resp_all = x.new_empty(-(-S // nb), B, min(nb, S) * g)
+        # One allocation for all blocks' [B, g*nb] log-likelihoods, turned into responsibilities in
+        # place and kept for the backward; without gradients, one block's worth reused.
+        if keep:
+            resp_all = x.new_empty(-(-S // nb), B, min(nb, S) * g)
+        else:
+            resp_all = x.new_empty(1, B, min(nb, S) * g).expand(-(-S // nb), -1, -1)
         resp_blocks = []
         for s0 in range(0, S, nb):
             s1 = min(S, s0 + nb)
