@@ -171,11 +171,12 @@ class _GMMLogLikelihood(torch.autograd.Function):
         else:
             resp_all = x.new_empty(1, B, min(nb, S) * g).expand(-(-S // nb), -1, -1)
         resp_blocks = []
+        route64 = False  # once a block needed float64, the next ones that fail the bound go there directly
         for s0 in range(0, S, nb):
             s1 = min(S, s0 + nb)
             ws.fill(means[s0:s1], log_vars[s0:s1], log_w[s0:s1], centre, log_floor)
-            ll = _block_log_likelihoods(ws, x, xx, x_sq_max * iv_max if exact else None, means[s0:s1], centre,
-                                        resp_all[s0 // nb, :, :(s1 - s0) * g])
+            ll, route64 = _block_log_likelihoods(ws, x, xx, x_sq_max * iv_max if exact else None, means[s0:s1],
+                                                 centre, resp_all[s0 // nb, :, :(s1 - s0) * g], route64)
             ll = ll.view(B, g, s1 - s0)
             top = ll.amax(1, keepdim=True)
             resp = ll.sub_(top).clamp_min_(_MIN_LOG_RESP).exp_()
@@ -244,32 +245,35 @@ def _block_states(B: int, S: int, g: int, d: int, device: torch.device) -> int:
 
 
 def _block_log_likelihoods(ws: _Workspace, x: Tensor, xx: Tensor, a_max: float | None, means: Tensor,
-                           centre: Tensor, out: Tensor) -> Tensor:
+                           centre: Tensor, out: Tensor, route64: bool) -> tuple[Tensor, bool]:
     """[B, g*nb] log(w N(x; mu, Sigma)) of one block (written to ``out`` when contiguous), corrected
-    where float32 may be too inaccurate. a_max bounds A = sum x^2/Sigma (centred) for all elements
-    (None: no check, the fast path)."""
+    where float32 may be too inaccurate, and whether the block was computed in float64. a_max bounds
+    A = sum x^2/Sigma (centred) for all elements (None: no check, the fast path); route64: go to
+    float64 directly if the cheap bound fails (a previous block of this call needed it)."""
     out = out if out.is_contiguous() else None
     nb, g, d = means.shape
     c_sq = ws.c_sq  # C = sum mu^2/Sigma (centred), [g*nb]
     const = ws.log_w - 0.5 * (d * LOG_2PI + ws.lv_sum + c_sq)
     # Cheap bound first (A <= max |xc|^2 max 1/Sigma); the per-element check only if it fails.
     if x.dtype == torch.float64 or a_max is None or ERR_FACTOR * (math.sqrt(a_max) + math.sqrt(max(float(c_sq.max()), 0.0))) ** 2 <= ABS_TOL:
-        return torch.addmm(const, xx, ws.W.t(), out=out)
+        return torch.addmm(const, xx, ws.W.t(), out=out), False
+    means_rows, lv_rows = ws.means.reshape(nb * g, d), ws.lv.reshape(nb * g, d)  # the block's row order
+    if route64:
+        ll64 = _block_float64(x, means_rows, lv_rows, ws.log_w, centre)
+        return (ll64.float() if out is None else out.copy_(ll64)), True
     ll = torch.addmm(const, xx[:, :d], ws.m_iv.t(), out=out)
     a_sq = torch.mm(xx[:, d:], ws.iv.t()).mul_(-2.0)  # A = sum x^2/Sigma, [B, g*nb]
     ll.sub_(a_sq, alpha=0.5)
     idx = _inaccurate_elements(ll.view(x.shape[0], g, nb), a_sq, c_sq)
     if idx is None:
-        return ll
+        return ll, False
     b, k = idx
-    means_rows, lv_rows = ws.means.reshape(nb * g, d), ws.lv.reshape(nb * g, d)  # the block's row order
     if len(b) <= _MAX_GATHERED * x.shape[0] * nb:
         # few elements: recompute them one by one in the direct form
         ll[b, k] = _direct_loglik(x[b], means_rows[k], lv_rows[k], ws.log_w[k]).to(ll.dtype)
-    else:
-        # many: the whole block's expanded form in float64 (GEMM), cheaper than gathering
-        ll.copy_(_block_float64(x, means_rows, lv_rows, ws.log_w, centre))
-    return ll
+        return ll, False
+    # many: the whole block's expanded form in float64 (GEMM), cheaper than gathering
+    return ll.copy_(_block_float64(x, means_rows, lv_rows, ws.log_w, centre)), True
 
 
 # Above this fraction of (frame, state) pairs needing a correction, a block is recomputed in float64.
