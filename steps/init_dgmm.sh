@@ -49,6 +49,10 @@ if [ -f "$dir/init.pt" ]; then
   exit 0
 fi
 mkdir -p "$dir/log"
+# as Kaldi's nnet1: the model dir carries the HMM side (decoding needs final.mdl, graphs need tree)
+for f in final.mdl tree phones.txt; do
+  if [ -f "$alidir/$f" ]; then cp "$alidir/$f" "$dir/$f"; fi
+done
 python3 -m dgmm.bin.init_dgmm --config "$nnet_config" --num-hidden-to-copy "$num_hidden_to_copy" \
   --init-frames "$init_frames" --seed "$seed" --num-threads "$num_threads" "${dnn_opt[@]}" \
   "$data" "$alidir" "$dir/init.pt" 2>"$dir/log/init.log" || {

@@ -59,6 +59,10 @@ for f in "$data/feats.scp" "$data/utt2spk" "$alidir/pdf_ali.scp" "$alidir/num_pd
   if [ ! -f "$f" ]; then echo "$0: expected file $f to exist" >&2; exit 1; fi
 done
 mkdir -p "$dir/log"
+# as Kaldi's nnet1: the model dir carries the HMM side (decoding needs final.mdl, graphs need tree)
+for f in final.mdl tree phones.txt; do
+  if [ -f "$alidir/$f" ]; then cp "$alidir/$f" "$dir/$f"; fi
+done
 
 args=(--config "$nnet_config" --device "$device" --resume "$resume" --num-threads "$num_threads"
       ${bf16:+--bf16 "$bf16"} ${seed:+--seed "$seed"} ${init_model:+--init-model "$init_model"})

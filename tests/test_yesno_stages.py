@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,25 +9,12 @@ from pathlib import Path
 import kaldiio
 import numpy as np
 
-from conftest import REPO, shared_path
+from conftest import REPO, recipe_copy, run_recipe, shared_path
 from dgmm.data.datadir import validate_data_dir
 
 
-def recipe_copy(tmp_path: Path) -> Path:
-    """egs/yesno/s5 copied to tmp, steps/utils linked to this repository's."""
-    s5 = tmp_path / "s5"
-    shutil.copytree(REPO / "egs" / "yesno" / "s5", s5, symlinks=True,
-                    ignore=shutil.ignore_patterns("data", "exp", "fbank", "downloads"))
-    for name in ("steps", "utils"):
-        (s5 / name).unlink()
-        (s5 / name).symlink_to(REPO / name)
-    return s5
-
-
 def run_sh(s5: Path, corpus: Path, *args) -> subprocess.CompletedProcess:
-    env = dict(os.environ, DGMM_ROOT=str(REPO))
-    return subprocess.run(["./run.sh", "--corpus-dir", str(corpus), *args], cwd=s5, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return run_recipe(s5, "--corpus-dir", str(corpus), *args, timeout=300)
 
 
 def test_stages_0_1_and_rerun(tmp_path):
@@ -39,7 +25,7 @@ def test_stages_0_1_and_rerun(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Stage 0: prepare" in r.stdout and "Stage 1: fbank" in r.stdout
     for name in ("train_yesno", "test_yesno"):
-        d = s5 / "data" / name
+        d = s5 / "data" / "fbank" / name        # the DNN's features; data/<name> stays for the GMM
         assert validate_data_dir(d) == []
         assert len((d / "feats.scp").read_text().splitlines()) == 30
         assert (d / "cmvn.scp").exists() and (d / "utt2num_frames").exists()
@@ -47,13 +33,13 @@ def test_stages_0_1_and_rerun(tmp_path):
             assert (d / f).read_text() == (ref / "data" / name / f).read_text(), (name, f)
         ours = [line.split()[0] for line in (d / "wav.scp").read_text().splitlines()]
         assert ours == [line.split()[0] for line in (ref / "data" / name / "wav.scp").read_text().splitlines()]
-    r2 = subprocess.run([str(REPO / "utils" / "validate_data_dir.sh"), "data/test_yesno"], cwd=s5,
+    r2 = subprocess.run([str(REPO / "utils" / "validate_data_dir.sh"), "data/fbank/test_yesno"], cwd=s5,
                         capture_output=True, text=True)
     assert r2.returncode == 0, r2.stderr
 
     # features of the recipe = Kaldi's compute-fbank-feats up to Kaldi's --compress quantisation
     kaldi = dict(kaldiio.load_ark(str(ref / "feats" / "fbank40_dither0.txt")))
-    feats = kaldiio.load_scp(str(s5 / "data" / "test_yesno" / "feats.scp"))
+    feats = kaldiio.load_scp(str(s5 / "data" / "fbank" / "test_yesno" / "feats.scp"))
     for utt, k in kaldi.items():
         assert feats[utt].shape == k.shape and np.abs(feats[utt] - k).max() < 0.1
 
@@ -76,6 +62,7 @@ def test_bad_audio_fails_naming_the_utterance(tmp_path):
     assert r.returncode != 0
     out = r.stdout + r.stderr
     assert "utterance 1_0_0_0_0_0_0_0" in out and "1_0_0_0_0_0_0_0.wav" in out
-    assert (s5 / "data" / "train_yesno" / "feats.scp").exists()      # train finished before test failed
-    assert not (s5 / "data" / "test_yesno" / "feats.scp").exists()   # nothing half-written
-    assert not (s5 / "data" / "test_yesno" / ".feats.done").exists()
+    fb = s5 / "data" / "fbank"
+    assert (fb / "train_yesno" / "feats.scp").exists()      # train finished before test failed
+    assert not (fb / "test_yesno" / "feats.scp").exists()   # nothing half-written
+    assert not (fb / "test_yesno" / ".done").exists()

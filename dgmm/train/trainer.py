@@ -51,7 +51,7 @@ class TrainConfig:
     halving_factor: float = 0.5       # newbob
     warmup_steps: int = 0             # warmup_decay: linear warmup steps
     decay: float = 0.5                # warmup_decay: lr factor per epoch after warmup
-    grad_clip: float = 0.0            # max global gradient L2 norm, 0 = off
+    grad_clip: float = 5.0            # max global gradient L2 norm, 0 = off (GMM layers need it)
     seed: int = 777
     left_context: int = 20
     right_context: int = 5
@@ -374,5 +374,6 @@ class Trainer:
             self.save_model(self.exp / "best.pt", self.model, {**self.model_extra, "epoch": self.best["epoch"]})
             self.model.load_state_dict(final_state)
         barrier(self.ctx)
-        epochs = [r for r in self.rows if r["kind"] == "epoch"]
-        return epochs[-1] if epochs else self.rows[-1]
+        # the metrics of the model kept: the last epoch not rejected by newbob
+        kept = [r for r in self.rows if r["kind"] == "epoch" and r.get("status") != "rejected"]
+        return kept[-1] if kept else self.rows[0]
