@@ -15,7 +15,7 @@ steps/train_mono.sh --nj 2 --totgauss 400 --wav-dir "$wavs" "$work/data/train" "
 t1=$(date +%s)
 steps/align_si.sh --nj 2 --wav-dir "$wavs" "$work/data/train" "$lang" "$work/exp/mono" "$work/exp/mono_ali"
 t2=$(date +%s)
-steps/train_deltas.sh --nj 2 --wav-dir "$wavs" 120 1000 "$work/data/train" "$lang" "$work/exp/mono_ali" "$work/exp/tri1"
+steps/train_deltas.sh --wav-dir "$wavs" 120 1000 "$work/data/train" "$lang" "$work/exp/mono_ali" "$work/exp/tri1"
 t3=$(date +%s)
 steps/align_si.sh --nj 2 --wav-dir "$wavs" "$work/data/train" "$lang" "$work/exp/tri1" "$work/exp/tri1_ali"
 for s in mono tri1; do
