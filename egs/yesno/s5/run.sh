@@ -32,7 +32,6 @@ run_stage() { [ $stage -le $1 ] && [ $stop_stage -ge $1 ]; }
 
 train=train_yesno
 test=test_yesno
-gmm=${kaldi_ali:-exp/mono}       # the GMM system: graph, GMM baseline decode and test alignments
 
 if run_stage 0; then
   log "Stage 0: prepare data/$train and data/$test"
@@ -77,83 +76,10 @@ if run_stage 2; then
   fi
 fi
 
-if run_stage 3; then
-  log "Stage 3: GMM-HMM system ($gmm): monophone training, alignment, graph, GMM baseline decode"
-  if [ -z "$kaldi_ali" ] && todo exp/mono/final.mdl data/lang_test/G.fst; then
-    steps/train_mono.sh --nj $nj --cmd "$train_cmd" --totgauss 400 data/$train data/lang exp/mono
-  fi
-  if [ -z "$kaldi_ali" ] && todo exp/mono_ali/ali.1.gz exp/mono/final.mdl; then
-    steps/align_si.sh --nj $nj --cmd "$train_cmd" data/$train data/lang exp/mono exp/mono_ali
-  fi
-  if todo exp/gmm_ali_test/ali.1.gz $gmm/final.mdl; then  # test alignments: test-set state accuracy
-    steps/align_si.sh --nj $nj --cmd "$train_cmd" data/$test data/lang $gmm exp/gmm_ali_test
-  fi
-  if todo exp/graph/HCLG.fst $gmm/final.mdl data/lang_test/G.fst; then
-    utils/mkgraph.sh data/lang_test $gmm exp/graph
-  fi
-  if todo exp/gmm_decode_$test/scoring_kaldi/best_wer exp/graph/HCLG.fst; then
-    steps/decode_gmm.sh --nj $nj --cmd "$decode_cmd" --model $gmm/final.mdl \
-      exp/graph data/$test exp/gmm_decode_$test
-  fi
-fi
-
-if run_stage 4; then
-  log "Stage 4: import CD-state alignments (pdf-ids) for the fbank data"
-  ali_src=${kaldi_ali:-exp/mono_ali}
-  if todo exp/ali_train/pdf_ali.scp $ali_src/final.mdl data/fbank/$train/.done; then
-    steps/import_ali.sh --lang data/lang $ali_src data/fbank/$train exp/ali_train
-  fi
-  if todo exp/ali_test/pdf_ali.scp exp/gmm_ali_test/ali.1.gz data/fbank/$test/.done; then
-    steps/import_ali.sh --lang data/lang exp/gmm_ali_test data/fbank/$test exp/ali_test
-  fi
-fi
-
-if run_stage 5; then
-  log "Stage 5: DNN baseline"
-  if todo exp/dnn/final.pt exp/ali_train/pdf_ali.scp; then
-    steps/train_dnn.sh --nnet-config conf/dnn.yaml --num-threads 1 data/fbank/$train exp/ali_train exp/dnn
-  fi
-fi
-
-if run_stage 6; then
-  log "Stage 6: Deep GMM initialised from the DNN, then joint training"
-  if todo exp/dgmm/init.pt exp/dnn/final.pt; then
-    rm -f exp/dgmm/final.pt exp/dgmm/checkpoint.pt
-    steps/init_dgmm.sh --nnet-config conf/dgmm.yaml --num-threads 1 data/fbank/$train exp/ali_train exp/dnn exp/dgmm
-  fi
-  if todo exp/dgmm/final.pt exp/dgmm/init.pt; then
-    steps/train_dgmm.sh --nnet-config conf/dgmm.yaml --num-threads 1 data/fbank/$train exp/ali_train exp/dgmm
-  fi
-fi
-
-if run_stage 7; then
-  log "Stage 7: state priors (DNN: training counts; the DGMM's GMM layer gives likelihoods itself)"
-  if todo exp/dnn/prior.vec exp/dnn/final.pt; then
-    steps/compute_prior.sh --method counts exp/ali_train exp/dnn
-  fi
-fi
-
-if run_stage 8; then
-  log "Stage 8: WFST-ready log-likelihood archives, decoding and scoring"
-  for sys in dnn dgmm; do
-    d=exp/$sys/decode_$test
-    if todo $d/scoring_kaldi/best_wer exp/$sys/final.pt exp/graph/HCLG.fst; then
-      rm -f $d/loglikes.scp
-      steps/make_loglikes.sh --nj $nj --cmd "$decode_cmd" data/fbank/$test exp/$sys $d
-      steps/decode.sh --nj $nj --cmd "$decode_cmd" exp/graph data/fbank/$test $d
-    fi
-  done
-fi
-
-if run_stage 9; then
-  log "Stage 9: results"
-  for sys in dnn dgmm; do
-    if todo exp/$sys/frame_accuracy.$test exp/$sys/final.pt exp/ali_test/pdf_ali.scp; then
-      python3 -m dgmm.bin.frame_accuracy data/fbank/$test exp/ali_test exp/$sys > /dev/null
-    fi
-  done
-  python3 -m dgmm.bin.results_table --test-set $test --gmm-model $gmm/final.mdl \
-    "GMM-HMM ($gmm)=exp/gmm_decode_$test" exp/dnn exp/dgmm | tee RESULTS.local.md
+# Stages 3-9: GMM bootstrap (or --kaldi-ali import) -> DNN -> DGMM -> priors -> archives -> WER.
+if [ $stop_stage -ge 3 ]; then
+  steps/dgmm_pipeline.sh --stage $stage --stop-stage $stop_stage --force $force --nj $nj --cmd "$train_cmd" \
+    --train $train --test-sets $test --mono-opts "--totgauss 400" ${kaldi_ali:+--kaldi-ali "$kaldi_ali"}
 fi
 
 log "Done (stages $stage..$stop_stage)"
