@@ -49,12 +49,13 @@ class Graph:
         return cls(a[:, 0].astype(np.int32), a[:, 1].astype(np.int32), a[:, 2].astype(np.int32),
                    a[:, 3].astype(np.int32), a[:, 4], fi[:, 0].astype(np.int32), fi[:, 1])
 
-    def to_fst(self, tid_cost: np.ndarray | None = None):
-        """A kaldifst StdVectorFst; ``tid_cost`` [num_tids+1] is added to arcs by input label."""
+    def to_fst(self, tid_cost: np.ndarray | None = None, ilabels: np.ndarray | None = None):
+        """A kaldifst StdVectorFst; ``tid_cost`` [num_tids+1] is added to arcs by input label, and
+        ``ilabels`` (one per arc) replaces the input labels when given."""
         w = self.weight if tid_cost is None else self.weight + tid_cost[self.ilabel]
+        il = self.ilabel if ilabels is None else ilabels
         lines = [f"{s} {d} {i} {o} {c:.7g}" for s, d, i, o, c in
-                 zip(self.src.tolist(), self.dst.tolist(), self.ilabel.tolist(), self.olabel.tolist(),
-                     w.tolist())]
+                 zip(self.src.tolist(), self.dst.tolist(), il.tolist(), self.olabel.tolist(), w.tolist())]
         lines += [f"{s} {c:.7g}" for s, c in zip(self.final_state.tolist(), self.final_weight.tolist())]
         return kaldifst.compile(s="\n".join(lines) + "\n", acceptor=False)
 
@@ -95,13 +96,17 @@ def align(graph: Graph, pdf_loglikes: np.ndarray, tid2pdf: np.ndarray, tid_cost:
 
     ``pdf_loglikes`` [T, num_pdfs]; ``tid2pdf`` [num_tids+1]. Retries with ``retry_beam`` as Kaldi.
     """
-    m = np.ascontiguousarray(acoustic_scale * pdf_loglikes[:, tid2pdf[1:]], np.float32)
-    fst = graph.to_fst(tid_cost)
+    # the graph's transition-ids are renumbered 1..K so that the [T, K] score matrix holds only them
+    tids, local = np.unique(graph.ilabel, return_inverse=True)  # tids[0] == 0 (epsilon) when present
+    if tids[0] != 0:
+        tids, local = np.concatenate([[0], tids]), local + 1
+    m = np.ascontiguousarray(acoustic_scale * pdf_loglikes[:, tid2pdf[tids[1:]]], np.float32)
+    fst = graph.to_fst(tid_cost, local.reshape(-1))
     cfg = khg.AlignConfig(beam=beam, retry_beam=retry_beam)
     res = khg.align_utterance_wrapper(config=cfg, utt=utt, acoustic_scale=acoustic_scale, fst=fst,
                                       decodable=khg.DecodableCtc(m), num_done=0, num_error=0,
                                       num_retried=0, tot_like=0.0, frame_count=0)
-    ali = np.asarray(res[5], np.int32)
+    ali = tids[np.asarray(res[5], np.int64)].astype(np.int32)
     if len(ali) != len(pdf_loglikes):
         return None, 0.0
     return ali, float(res[3])

@@ -27,36 +27,52 @@ log = logging.getLogger(__name__)
 _CHUNK = 8192  # frames per block when evaluating all Gaussians at once (bounds memory)
 
 
-def _stacked(am: AmDiagGmm):
-    """All Gaussians of the model stacked (float32): gconsts [G], means_invvars [G, D], inv_vars [G, D],
-    and the start offset of each pdf [P+1]."""
-    g = np.concatenate([p.gconsts for p in am.pdfs]).astype(np.float32)
-    mi = np.concatenate([p.means_invvars for p in am.pdfs]).astype(np.float32)
-    iv = np.concatenate([p.inv_vars for p in am.pdfs]).astype(np.float32)
-    offs = np.concatenate([[0], np.cumsum([len(p.weights) for p in am.pdfs])])
-    return g, mi, iv, offs
+class StackedGmms:
+    """All Gaussians of a model stacked (float32) for fast evaluation: gconsts [G], means_invvars
+    [G, D], inv_vars [G, D], and the first Gaussian of each pdf ``offs`` [P+1]."""
+
+    def __init__(self, am: AmDiagGmm):
+        self.num_pdfs = len(am.pdfs)
+        self.g = np.concatenate([p.gconsts for p in am.pdfs]).astype(np.float32)
+        self.mi = np.concatenate([p.means_invvars for p in am.pdfs]).astype(np.float32)
+        self.iv = np.concatenate([p.inv_vars for p in am.pdfs]).astype(np.float32)
+        self.offs = np.concatenate([[0], np.cumsum([len(p.weights) for p in am.pdfs])])
+
+    def log_likelihoods(self, feats: np.ndarray, pdfs: np.ndarray | None = None) -> np.ndarray:
+        """[N, P] float32 log-likelihoods; with ``pdfs`` only those columns are computed (the others
+        are -1e10, for callers that never read them, e.g. alignment against one utterance's graph)."""
+        if pdfs is None:
+            g, mi, iv, offs = self.g, self.mi, self.iv, self.offs
+        else:
+            pdfs = np.asarray(pdfs)
+            sizes = self.offs[pdfs + 1] - self.offs[pdfs]
+            gauss = np.repeat(self.offs[pdfs] - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes) \
+                + np.arange(sizes.sum())
+            g, mi, iv = self.g[gauss], self.mi[gauss], self.iv[gauss]
+            offs = np.concatenate([[0], np.cumsum(sizes)])
+        sizes = np.diff(offs)
+        sub = np.empty((len(feats), len(sizes)), np.float32)
+        for s in range(0, len(feats), _CHUNK):
+            x = np.asarray(feats[s:s + _CHUNK], np.float32)
+            ll = x @ mi.T
+            ll -= 0.5 * ((x * x) @ iv.T)
+            ll += g  # [n, G]
+            # log-sum-exp within each pdf's block of components, best component first
+            mx = np.maximum.reduceat(ll, offs[:-1], axis=1)
+            ll -= np.repeat(mx, sizes, axis=1)
+            np.exp(ll, out=ll)
+            sub[s:s + _CHUNK] = mx + np.log(np.add.reduceat(ll, offs[:-1], axis=1))
+        if pdfs is None:
+            return sub
+        out = np.full((len(feats), self.num_pdfs), -1e10, np.float32)
+        out[:, pdfs] = sub
+        return out
 
 
 def pdf_log_likelihoods(am: AmDiagGmm, feats: np.ndarray) -> np.ndarray:
-    """Log-likelihood of every frame under every pdf [N, P] (float32), as ``gmm-compute-likes``.
-
-    Computed in float32 like Kaldi's (BaseFloat) GMM evaluation; the per-pdf log-sum-exp subtracts
-    each pdf's best component first.
-    """
-    g, mi, iv, offs = _stacked(am)
-    out = np.empty((len(feats), len(am.pdfs)), np.float32)
-    sizes = np.diff(offs)
-    for s in range(0, len(feats), _CHUNK):
-        x = np.asarray(feats[s:s + _CHUNK], np.float32)
-        ll = x @ mi.T
-        ll -= 0.5 * ((x * x) @ iv.T)
-        ll += g  # [n, G]
-        # log-sum-exp within each pdf's block of components
-        mx = np.maximum.reduceat(ll, offs[:-1], axis=1)
-        ll -= np.repeat(mx, sizes, axis=1)
-        np.exp(ll, out=ll)
-        out[s:s + _CHUNK] = mx + np.log(np.add.reduceat(ll, offs[:-1], axis=1))
-    return out
+    """Log-likelihood of every frame under every pdf [N, P] (float32), as ``gmm-compute-likes``
+    (float32 arithmetic like Kaldi's BaseFloat evaluation)."""
+    return StackedGmms(am).log_likelihoods(feats)
 
 
 @dataclass

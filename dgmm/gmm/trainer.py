@@ -50,8 +50,11 @@ class Trainer:
         cost = transition_costs(tm, self.transition_scale, self.self_loop_scale)
         off = boost_offsets(tm, self.boost_phones, self.boost)
         alis, failed, tot_like, frames = {}, [], 0.0, 0
+        gmms = estimate.StackedGmms(am)
         for utt, g in self.graphs.items():
-            ll = estimate.pdf_log_likelihoods(am, self.feats[utt])
+            # only the pdfs on this utterance's graph are ever looked at by the aligner
+            used = np.unique(tid2pdf[g.ilabel[g.ilabel > 0]])
+            ll = gmms.log_likelihoods(self.feats[utt], used)
             if off is not None:
                 ll += off
             ali, like = align(g, ll, tid2pdf, cost, utt, beam, retry_beam, self.acoustic_scale)
