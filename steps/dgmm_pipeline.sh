@@ -178,8 +178,10 @@ if run_stage 9; then
     done
     gmm_row=
     if $gmm_decode; then gmm_row="GMM-HMM ($gmm)=$exp/gmm_decode_$x"; fi
-    python3 -m dgmm.bin.results_table --test-set $x --gmm-model $gmm/final.mdl \
-      ${gmm_row:+"$gmm_row"} $exp/dnn $exp/dgmm > $exp/RESULTS.$x.md
+    if todo $exp/RESULTS.$x.md $exp/{dnn,dgmm}/frame_accuracy.$x $exp/{dnn,dgmm}/decode_$x/scoring_kaldi/best_wer; then
+      python3 -m dgmm.bin.results_table --test-set $x --gmm-model $gmm/final.mdl \
+        ${gmm_row:+"$gmm_row"} $exp/dnn $exp/dgmm > $exp/RESULTS.$x.md
+    fi
     echo "Results on $x ($exp/RESULTS.$x.md):"
     cat $exp/RESULTS.$x.md
   done
