@@ -69,12 +69,6 @@ class _Reader:
         self.pos += 1
         return tok
 
-    def peek(self) -> str:
-        save = self.pos
-        tok = self.token()
-        self.pos = save
-        return tok
-
     def expect(self, want: str) -> None:
         got = self.token()
         if got != want:
