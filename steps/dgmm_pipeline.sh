@@ -56,6 +56,10 @@ log() { echo "$(date '+%Y-%m-%d %H:%M:%S') ($(basename "$0"):${BASH_LINENO[0]}) 
 todo() { $force || ! utils/uptodate.sh "$@"; }   # true when <output> is missing or older than an input
 run_stage() { [ $stage -le $1 ] && [ $stop_stage -ge $1 ]; }
 read -r -a sets <<< "$test_sets"
+jobs_for() {  # jobs for data set $1: data dirs are split by speaker, so at most its number of speakers
+  local n; n=$(wc -l < data/$1/spk2utt)
+  echo $(( n < nj ? n : nj ))
+}
 main_test=${sets[0]}
 
 for x in $train "${sets[@]}"; do
@@ -97,7 +101,7 @@ if run_stage 3; then
   for x in "${sets[@]}"; do   # test alignments: the test-set state accuracy of the networks
     d=$(test_ali $x)
     if [ "$d" = "$exp/gmm_ali_$x" ] && todo $d/ali.1.gz $gmm/final.mdl; then
-      steps/align_si.sh --nj $nj --cmd "$cmd" data/$x $lang $gmm $d
+      steps/align_si.sh --nj "$(jobs_for $x)" --cmd "$cmd" data/$x $lang $gmm $d
     fi
   done
   if todo $exp/graph/HCLG.fst $gmm/final.mdl $lang_test/G.fst; then
@@ -106,7 +110,7 @@ if run_stage 3; then
   if $gmm_decode; then
     for x in "${sets[@]}"; do
       if todo $exp/gmm_decode_$x/scoring_kaldi/best_wer $exp/graph/HCLG.fst; then
-        steps/decode_gmm.sh --nj $nj --cmd "$cmd" --model $gmm/final.mdl $exp/graph data/$x $exp/gmm_decode_$x
+        steps/decode_gmm.sh --nj "$(jobs_for $x)" --cmd "$cmd" --model $gmm/final.mdl $exp/graph data/$x $exp/gmm_decode_$x
       fi
     done
   fi
@@ -160,9 +164,9 @@ if run_stage 8; then
       d=$exp/$sys/decode_$x
       if todo $d/scoring_kaldi/best_wer $exp/$sys/final.pt $exp/graph/HCLG.fst; then
         rm -f $d/loglikes.scp
-        steps/make_loglikes.sh --nj $nj --cmd "$cmd" data/fbank/$x $exp/$sys $d
+        steps/make_loglikes.sh --nj "$(jobs_for $x)" --cmd "$cmd" data/fbank/$x $exp/$sys $d
         # shellcheck disable=SC2086
-        steps/decode.sh --nj $nj --cmd "$cmd" $decode_opts $exp/graph data/fbank/$x $d
+        steps/decode.sh --nj "$(jobs_for $x)" --cmd "$cmd" $decode_opts $exp/graph data/fbank/$x $d
       fi
     done
   done

@@ -77,6 +77,17 @@ def spk2utt_from_utt2spk(utt2spk: dict[str, str]) -> dict[str, list[str]]:
     return out
 
 
+
+def write_data_dir(path: str | os.PathLike, wav_scp: dict[str, str], text: dict[str, str],
+                   utt2spk: dict[str, str]) -> None:
+    """Write a new Kaldi data dir: wav.scp, text, utt2spk and spk2utt, sorted in C byte order."""
+    d = Path(path)
+    d.mkdir(parents=True, exist_ok=True)
+    for name, rows in (("wav.scp", wav_scp), ("text", text), ("utt2spk", utt2spk)):
+        _write_rows(d / name, rows)
+    by_spk = spk2utt_from_utt2spk({u: utt2spk[u] for u in sorted(utt2spk, key=byte_key)})
+    _write_rows(d / "spk2utt", {s: " ".join(us) for s, us in by_spk.items()})
+
 class DataDir:
     """Read access to a Kaldi data dir; each table is read on first use.
 

@@ -20,7 +20,7 @@ import numpy as np
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[4]))  # the dgmm package when run without path.sh
-from dgmm.kaldi.tables import write_table  # noqa: E402
+from dgmm.data.datadir import write_data_dir  # noqa: E402
 
 WORDS = "zero one two three four five six seven eight nine".split()
 ACCENTS = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
@@ -88,16 +88,8 @@ def main() -> int:
                     sf.write(tmp, y, args.sample_rate, subtype="PCM_16")
                     tmp.replace(path)
                 wav_scp[utt], text[utt], utt2spk[utt] = str(path), " ".join(words), spk
-        d = args.data_dir / set_name
-        d.mkdir(parents=True, exist_ok=True)
-        write_table(d / "wav.scp", wav_scp)
-        write_table(d / "text", text)
-        write_table(d / "utt2spk", utt2spk)
-        spk2utt: dict[str, list[str]] = {}
-        for u in sorted(utt2spk, key=str.encode):
-            spk2utt.setdefault(utt2spk[u], []).append(u)
-        write_table(d / "spk2utt", spk2utt)
-        print(f"{sys.argv[0]}: {set_name}: {len(text)} utterances, {len(spk2utt)} speakers")
+        write_data_dir(args.data_dir / set_name, wav_scp, text, utt2spk)
+        print(f"{sys.argv[0]}: {set_name}: {len(text)} utterances, {len(speakers)} speakers")
     return 0
 
 

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[4]))  # the dgmm package when run without path.sh
-from dgmm.kaldi.tables import write_table  # noqa: E402
+from dgmm.data.datadir import write_data_dir  # noqa: E402
 
 WORDS = "zero one two three four five six seven eight nine".split()
 NAME = re.compile(r"^(\d)_([A-Za-z]+)_(\d+)\.wav$")
@@ -44,16 +44,9 @@ def main() -> int:
     for name, utts in sets.items():
         if not utts:
             sys.exit(f"{sys.argv[0]}: the {name} set is empty (test speakers: {sorted(test_spk)})")
-        d = args.data_dir / name
-        d.mkdir(parents=True, exist_ok=True)
-        write_table(d / "wav.scp", {u: str(p) for u, (_, _, p) in utts.items()})
-        write_table(d / "text", {u: w for u, (_, w, _) in utts.items()})
-        write_table(d / "utt2spk", {u: s for u, (s, _, _) in utts.items()})
-        spk2utt = {}
-        for u in sorted(utts, key=str.encode):
-            spk2utt.setdefault(utts[u][0], []).append(u)
-        write_table(d / "spk2utt", spk2utt)
-        print(f"{sys.argv[0]}: {name}: {len(utts)} utterances, {len(spk2utt)} speakers")
+        write_data_dir(args.data_dir / name, {u: str(p) for u, (_, _, p) in utts.items()},
+                       {u: w for u, (_, w, _) in utts.items()}, {u: s for u, (s, _, _) in utts.items()})
+        print(f"{sys.argv[0]}: {name}: {len(utts)} utterances, {len({s for s, _, _ in utts.values()})} speakers")
     return 0
 
 

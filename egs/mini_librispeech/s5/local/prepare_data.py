@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[4]))  # the dgmm package when run without path.sh
-from dgmm.kaldi.tables import read_table, write_table  # noqa: E402
+from dgmm.data.datadir import write_data_dir  # noqa: E402
+from dgmm.kaldi.tables import read_table  # noqa: E402
 
 
 def main() -> int:
@@ -44,16 +45,9 @@ def main() -> int:
             sys.exit(f"{c}: utterance {utt} lacks {'audio.list' if utt not in audio else 'transcripts.txt'} entry")
         sets.setdefault(spk2set[spk], []).append(utt)
     for name, utts in sorted(sets.items()):
-        d = args.data_dir / name
-        d.mkdir(parents=True, exist_ok=True)
-        write_table(d / "wav.scp", {u: f"flac -c -d -s {c / audio[u]} |" for u in utts})
-        write_table(d / "text", {u: text[u] for u in utts})
-        write_table(d / "utt2spk", {u: utt2spk[u] for u in utts})
-        spk2utt: dict[str, list[str]] = {}
-        for u in sorted(utts, key=str.encode):
-            spk2utt.setdefault(utt2spk[u], []).append(u)
-        write_table(d / "spk2utt", spk2utt)
-        print(f"{sys.argv[0]}: {name}: {len(utts)} utterances, {len(spk2utt)} speakers")
+        write_data_dir(args.data_dir / name, {u: f"flac -c -d -s {c / audio[u]} |" for u in utts},
+                       {u: text[u] for u in utts}, {u: utt2spk[u] for u in utts})
+        print(f"{sys.argv[0]}: {name}: {len(utts)} utterances, {len({utt2spk[u] for u in utts})} speakers")
     return 0
 
 
