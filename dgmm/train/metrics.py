@@ -2,7 +2,8 @@
 
 Rows are dicts with the columns of ``COLUMNS``: ``kind`` is ``initial`` (CV of the starting model),
 ``periodic`` (every N steps: running train CE/accuracy of the epoch so far, and CV when asked) or
-``epoch`` (the epoch's train and CV figures; ``status`` accepted/rejected). CE is nats per frame,
+``epoch`` (the epoch's train and CV figures; ``status`` accepted/rejected) or ``backoff`` (a NaN loss
+restarted the epoch from the last good state with the ``lr`` shown; ``status`` nan). CE is nats per frame,
 accuracy is the frame (pdf) accuracy in percent.
 """
 

@@ -9,6 +9,10 @@ global batch is split over the ranks; the rank's mean loss is weighted by its sh
 batch so that DDP's gradient average equals the single-process gradient of the whole batch. After
 each epoch: CV, the schedule accepts or rejects the epoch (a rejected epoch's weights are replaced
 by the best ones, as Kaldi's newbob does), metrics.tsv / curve PNG / checkpoint are written.
+
+A non-finite training loss (or CV loss) backs off instead of writing NaN weights: the epoch restarts
+from the last accepted model and optimizer state with half the learning rate (a ``backoff`` row in
+metrics.tsv, a warning in the log); after ``nan_retries`` back-offs training stops with an error.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import math
 import sys
 import time
 from dataclasses import asdict, dataclass, fields
@@ -63,6 +68,7 @@ class TrainConfig:
     freeze_hidden: bool = False       # train only the output layer (model.set_hidden_trainable)
     bf16: bool = False                # bfloat16 autocast of forward passes
     cv_batch_size: int = 4096
+    nan_retries: int = 3              # back-offs (restore last good state, halve lr) before giving up
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "TrainConfig":
@@ -72,6 +78,10 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown training option(s): {', '.join(unknown)}")
         return cls(**d)
+
+
+class _NonFinite(Exception):
+    """A NaN/Inf loss: the epoch is abandoned and ``Trainer._back_off`` restores the last good state."""
 
 
 class _LossModule(nn.Module):
@@ -140,6 +150,7 @@ class Trainer:
             k: getattr(cfg, k) for k in SCHEDULE_OPTIONS[cfg.schedule]})
         # training position and history (all in the checkpoint)
         self.epoch, self.next_batch, self.step = 0, 0, 0
+        self.lr_scale, self.backoffs = 1.0, 0   # NaN back-off: lr factor and back-offs so far
         self.sums = _Sums(device=self.dev)
         self.rows: list[dict] = []
         self.best = None  # {"model", "optimizer", "cv_ce", "epoch"}
@@ -205,7 +216,7 @@ class Trainer:
             "best": self.best,
             "rng": all_gather_object(ckpt.rng_state(), self.ctx),
             "position": {"epoch": self.epoch, "next_batch": self.next_batch, "step": self.step,
-                         "sums": self.sums.values},
+                         "sums": self.sums.values, "lr_scale": self.lr_scale, "backoffs": self.backoffs},
             "rows": self.rows,
             "world_size": self.ctx.world_size,
             "train_frames": len(self.tr),
@@ -225,7 +236,9 @@ class Trainer:
                 f"{state['train_frames']} training frames, this run has {self.ctx.world_size} and "
                 f"{len(self.tr)}; remove it (or use --resume false) to start over")
         old = state["train_config"]
-        changed = [f"{k}: {old.get(k)} -> {v}" for k, v in asdict(self.cfg).items() if old.get(k) != v]
+        # an option missing from an older checkpoint had its default value
+        changed = [f"{k}: {old.get(k)} -> {v}" for k, v in asdict(self.cfg).items()
+                   if old.get(k, getattr(TrainConfig, k)) != v]
         if changed:
             raise ValueError(f"{self.ckpt_path}: written with other training options ({'; '.join(changed)}); "
                              f"restore them, or use --resume false to start over")
@@ -236,6 +249,7 @@ class Trainer:
         pos = state["position"]
         self.epoch, self.next_batch, self.step = pos["epoch"], pos["next_batch"], pos["step"]
         self.sums = _Sums(*pos["sums"], device=self.dev)
+        self.lr_scale, self.backoffs = pos.get("lr_scale", 1.0), pos.get("backoffs", 0)
         self.rows = state["rows"]
         ckpt.set_rng_state(state["rng"][self.ctx.rank])
 
@@ -259,8 +273,29 @@ class Trainer:
             log.info("CROSSVAL PRERUN AVG.LOSS %.4f (frame accuracy %.2f%%)", cv.mean_ce, cv.accuracy)
             self.save_checkpoint()
         while not self.sched.done:
-            self._train_epoch()
+            try:
+                self._train_epoch()
+            except _NonFinite as e:
+                self._back_off(str(e))
         return self._finish()
+
+    def _back_off(self, why: str) -> None:
+        """Restart the current epoch from the last accepted state with half the learning rate."""
+        self.backoffs += 1
+        if self.backoffs > self.cfg.nan_retries:
+            raise FloatingPointError(f"{why}; gave up after {self.cfg.nan_retries} back-off(s) (nan_retries), "
+                                     f"last good model in {self.ckpt_path}")
+        self.model.load_state_dict(self.best["model"])
+        self.opt.load_state_dict(copy.deepcopy(self.best["optimizer"]))
+        self.step -= self.next_batch          # the epoch's steps are redone
+        self.next_batch, self.sums = 0, _Sums(device=self.dev)
+        self.lr_scale *= 0.5
+        log.warning("%s: back-off %d of %d, restarting epoch %d from the model of epoch %d with the "
+                    "learning rate scaled by %g", why, self.backoffs, self.cfg.nan_retries, self.epoch + 1,
+                    self.best["epoch"], self.lr_scale)
+        self._report({"kind": "backoff", "epoch": self.epoch + 1, "step": self.step,
+                      "lr": self.sched.lr(self.step) * self.lr_scale, "status": "nan"})
+        self.save_checkpoint()
 
     def _cpu_state(self) -> dict:
         return {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
@@ -273,7 +308,7 @@ class Trainer:
         if hasattr(self.tr, "set_epoch"):
             self.tr.set_epoch(self.epoch, c.seed, c.block_frames)
         order = shuffle_order(self.tr.index, self.epoch, c.seed, c.block_frames)
-        lr = self.sched.lr(self.step)
+        lr = self.sched.lr(self.step) * self.lr_scale
         bar = self._progress()
         t0, n0 = time.time(), self.sums.frames
         for frames, n_global in iter_batches(order, c.batch_size, ctx.rank, ctx.world_size, self.next_batch):
@@ -281,16 +316,18 @@ class Trainer:
                 log.info("skipping the last %d frame(s) of the epoch (fewer than %d ranks)", n_global,
                          ctx.world_size)
                 break
-            lr = self.sched.lr(self.step)
+            lr = self.sched.lr(self.step) * self.lr_scale
             for g in self.opt.param_groups:
                 g["lr"] = lr
             x, y = self.tr.gather(frames, c.left_context, c.right_context)
             x, y = x.to(self.dev, non_blocking=True), y.to(self.dev, non_blocking=True)
             with self._autocast():
                 loss, log_post = net(x, y)
-            # a NaN aborts training (as Kaldi's nnet tools); checked every 50 steps on a GPU (a sync)
+            # a NaN backs off (run); checked every 50 steps on a GPU (a host sync)
             if (self.dev.type == "cpu" or self.step % 50 == 0) and not torch.isfinite(loss):
-                raise FloatingPointError(f"epoch {self.epoch + 1} step {self.step}: loss is {float(loss)}")
+                if bar is not None:
+                    bar.close()
+                raise _NonFinite(f"epoch {self.epoch + 1} step {self.step}: loss is {float(loss.detach())}")
             self.opt.zero_grad(set_to_none=True)
             # rank's mean weighted by its share: DDP's average = gradient of the global batch mean
             (loss * (len(frames) * ctx.world_size / n_global)).backward()
@@ -312,6 +349,8 @@ class Trainer:
         elapsed = max(time.time() - t0, 1e-9)
         tr = self.sums.reduced(ctx)
         cv = self.evaluate(self.cv)
+        if not (math.isfinite(cv.mean_ce) and math.isfinite(tr.mean_ce)):
+            raise _NonFinite(f"epoch {self.epoch + 1}: train CE {tr.mean_ce}, CV CE {cv.mean_ce}")
         accepted = self.sched.end_epoch(cv.mean_ce)
         self.epoch += 1
         if accepted:
