@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Mini LibriSpeech speaker subset (continuous read speech, 16 kHz FLAC, 14 speakers) through the Deep GMM
+# pipeline. Speaker-disjoint split fixed by the corpus' split.txt: train 10 speakers (1.72 h), dev 2, test 2,
+# as the compiled-Kaldi reference run (../shared/kaldi_ref/mini_librispeech). CMUdict lexicon with <UNK>,
+# word trigram (interpolated Witten-Bell) of the training transcripts; WER, and PER from the best paths of
+# the word decodes (local/score_per.sh), because the 17k-word LM is weak.
+#   ./run.sh --corpus-dir /path/to/mini_librispeech            # GMM bootstrap: mono + tri1 (our tools)
+#   ./run.sh --corpus-dir DIR --kaldi-ali KALDI/exp/tri2b_ali_train \
+#            --kaldi-test-ali "dev=KALDI/exp/tri2b_ali_dev test=KALDI/exp/tri2b_ali_test"   # Kaldi's alignments
+# A finished stage is skipped; delete an output (or --force true) to redo it and what follows.
+
+# Begin configuration section.
+stage=0
+stop_stage=100
+corpus_dir=          # the corpus folder (audio.list, transcripts.txt, utt2spk, split.txt)
+kaldi_ali=           # Kaldi alignment dir of data/train (ali.*.gz, final.mdl, tree) instead of our GMMs
+kaldi_test_ali=      # with --kaldi-ali: "dev=<ali-dir> test=<ali-dir>" Kaldi alignments of the test sets
+vocab_texts="data/train/text data/dev/text data/test/text"  # CMUdict words of these form the vocabulary
+                     # (only train counts enter the LM; Kaldi's reference run did the same)
+lm_extra_text=       # extra LM training text, one sentence per line (no utterance ids)
+force=false          # redo stages even when their outputs are up to date
+nj=2                 # parallel jobs
+dnn_config=conf/dnn.yaml
+dgmm_config=conf/dgmm.yaml
+decode_opts="--acwt 0.083333"   # steps/decode.sh options for the networks (acwt = Kaldi's default, LMWT 12)
+# End configuration section.
+
+. ./cmd.sh || exit 1
+. ./path.sh || exit 1
+help_message="Usage: $0 [--stage N] [--stop-stage N] [--corpus-dir DIR] [--kaldi-ali DIR --kaldi-test-ali 'dev=DIR test=DIR'] [--force true]
+e.g.: $0 --corpus-dir ../../../../shared/corpora/mini_librispeech"
+. utils/parse_options.sh || exit 1
+set -euo pipefail
+
+log() { echo "$(date '+%Y-%m-%d %H:%M:%S') ($(basename "$0"):${BASH_LINENO[0]}) $*"; }
+todo() { $force || ! utils/uptodate.sh "$@"; }
+run_stage() { [ $stage -le $1 ] && [ $stop_stage -ge $1 ]; }
+sets="train dev test"
+
+if run_stage 0; then
+  log "Stage 0: data/{train,dev,test} from split.txt"
+  if todo data/test/.prepared; then
+    [ -n "$corpus_dir" ] || { echo "$0: --corpus-dir is required for stage 0" >&2; exit 1; }
+    [ -f "$corpus_dir/split.txt" ] || { echo "$0: no such file $corpus_dir/split.txt" >&2; exit 1; }
+    local/prepare_data.py "$corpus_dir" data
+    for x in $sets; do utils/validate_data_dir.sh --no-feats data/$x; touch data/$x/.prepared; done
+  fi
+fi
+
+if run_stage 1; then
+  log "Stage 1: fbank features and CMVN stats in data/fbank/ (the GMM stages make MFCCs themselves)"
+  for x in $sets; do
+    if todo data/fbank/$x/.done data/$x/.prepared conf/fbank.conf; then
+      utils/copy_data_dir.sh data/$x data/fbank/$x
+      steps/make_fbank.sh --nj $nj --cmd "$train_cmd" --fbank-config conf/fbank.conf data/fbank/$x exp/make_fbank/$x fbank
+      steps/compute_cmvn_stats.sh data/fbank/$x exp/make_fbank/$x fbank
+      utils/validate_data_dir.sh data/fbank/$x
+      touch data/fbank/$x/.done
+    fi
+  done
+fi
+
+if run_stage 2; then
+  log "Stage 2: CMUdict lexicon, lang, word trigram of the training transcripts, phone bigram (PER)"
+  if todo data/lang_test/G.fst data/train/.prepared ${lm_extra_text:+"$lm_extra_text"}; then
+    mkdir -p data/local/lm
+    lm_text=data/train/text; lm_opts=
+    if [ -n "$lm_extra_text" ]; then   # train transcripts without ids + the user's sentences
+      cut -d' ' -f2- data/train/text | cat - "$lm_extra_text" > data/local/lm/text
+      awk '{printf "extra-%07d %s\n", NR, $0}' "$lm_extra_text" > data/local/lm/extra_text.table
+      lm_text=data/local/lm/text; lm_opts=--no-utt-ids
+    fi
+    # shellcheck disable=SC2086
+    python3 -m dgmm.bin.prepare_dict --cmudict --oov "<UNK>" $vocab_texts \
+      ${lm_extra_text:+data/local/lm/extra_text.table} data/local/dict
+    utils/prepare_lang.sh data/local/dict "<UNK>" data/local/lang data/lang
+    # shellcheck disable=SC2086
+    python3 -m dgmm.bin.make_ngram_lm --order 3 --unk "<UNK>" --vocab data/lang/words.txt $lm_opts \
+      $lm_text data/local/lm/word_3g_wb.arpa.gz
+    utils/format_lm.sh data/lang data/local/lm/word_3g_wb.arpa.gz data/lang_test
+  fi
+fi
+
+# Kaldi alignment dirs are used through local copies made of symbolic links (a final.mdl that is a
+# small text file naming the model, as in kaldi_ref, becomes a real link).
+pipeline_ali_opts=(--gmm-decode true --tri "1000 10000" --boost-silence 1.25)
+if [ -n "$kaldi_ali" ]; then
+  local/link_ali_dir.sh "$kaldi_ali" exp/kaldi_ali_train
+  test_ali=
+  for kv in $kaldi_test_ali; do
+    local/link_ali_dir.sh "${kv#*=}" exp/kaldi_ali_${kv%%=*}
+    test_ali="$test_ali ${kv%%=*}=exp/kaldi_ali_${kv%%=*}"
+  done
+  pipeline_ali_opts=(--kaldi-ali exp/kaldi_ali_train --kaldi-test-ali "${test_ali# }" --gmm-decode false)
+fi
+
+# Stages 3-9: GMM bootstrap (or Kaldi alignment import) -> DNN -> DGMM -> priors -> archives -> WER.
+if [ $stop_stage -ge 3 ] && [ $stage -le 9 ]; then
+  steps/dgmm_pipeline.sh --stage $stage --stop-stage $stop_stage --force $force --nj $nj --cmd "$train_cmd" \
+    --train train --test-sets "dev test" --num-threads 2 --decode-opts "$decode_opts" \
+    "${pipeline_ali_opts[@]}" --dnn-config $dnn_config --dgmm-config $dgmm_config
+fi
+
+if run_stage 10; then
+  log "Stage 10: phone error rates of the best paths of the word decodes"
+  for x in dev test; do
+    ref_ali=exp/gmm_ali_$x
+    for kv in ${test_ali:-}; do [ "${kv%%=*}" = $x ] && ref_ali=${kv#*=}; done
+    for d in exp/gmm_decode_$x exp/dnn/decode_$x exp/dgmm/decode_$x; do
+      [ -d $d ] || continue
+      if todo $d/scoring_per/per $d/scoring_kaldi/best_wer $ref_ali/ali.1.gz; then
+        local/score_per.sh data/lang $ref_ali $d
+      fi
+    done
+  done
+  for x in dev test; do
+    for d in exp/gmm_decode_$x exp/dnn/decode_$x exp/dgmm/decode_$x; do
+      [ -f $d/scoring_per/per ] && echo "$d: $(cat $d/scoring_per/per)"
+    done
+  done
+fi
+
+log "Done (stages $stage..$stop_stage)"
