@@ -6,6 +6,8 @@
 # - when KALDI_ROOT is set, puts Kaldi's src/*bin and tools/openfst/bin on PATH, so Kaldi
 #   binaries can be mixed with ours (e.g. for cross-checks)
 # - LC_ALL=C (Kaldi's sort order for every table), PYTHONUNBUFFERED=1 (timely logs)
+# - OPENBLAS_NUM_THREADS=1 unless set: jobs are parallel already (run.pl), and numpy's BLAS threads
+#   made the GMM tools 6-13x slower on 2 cores; torch threads are set per tool (--num-threads)
 #
 # A recipe's path.sh (egs/<corpus>/s5/path.sh) sets DGMM_ROOT to the repository root and sources
 # this file; sourced from the root itself, DGMM_ROOT defaults to this file's folder.
@@ -34,3 +36,4 @@ fi
 
 export LC_ALL=C
 export PYTHONUNBUFFERED=1
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
