@@ -22,7 +22,8 @@ force=false          # redo stages even when their outputs are up to date
 nj=2                 # parallel jobs
 dnn_config=conf/dnn.yaml
 dgmm_config=conf/dgmm.yaml
-decode_opts="--acwt 0.083333"   # steps/decode.sh options for the networks (acwt = Kaldi's default, LMWT 12)
+decode_opts="--acwt 0.083333 --min-lmwt 9 --max-lmwt 13 --word-ins-penalty 0.0,0.5"  # steps/decode.sh options
+                     # for the networks: acwt = Kaldi's default (LMWT 12); each scoring setting is a re-decode
 # End configuration section.
 
 . ./cmd.sh || exit 1
