@@ -108,9 +108,11 @@ if run_stage 10; then
     ref_ali=exp/gmm_ali_$x
     for kv in ${test_ali:-}; do [ "${kv%%=*}" = $x ] && ref_ali=${kv#*=}; done
     for d in exp/gmm_decode_$x exp/dnn/decode_$x exp/dgmm/decode_$x; do
-      [ -d $d ] || continue
+      [ -f $d/scoring_kaldi/best_wer ] || continue
+      model=$d/../final.mdl   # the GMM decode's model is the last GMM system's
+      [ $d = exp/gmm_decode_$x ] && model=exp/tri1/final.mdl
       if todo $d/scoring_per/per $d/scoring_kaldi/best_wer $ref_ali/ali.1.gz; then
-        local/score_per.sh data/lang $ref_ali $d
+        local/score_per.sh --model $model data/lang $ref_ali $d
       fi
     done
   done

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Phone error rate of a word decode's best paths, as the Kaldi reference run scores PER.
 
-Usage: local/score_per.py <lang-dir> <ref-ali-dir> <decode-dir>
+Usage: local/score_per.py [--model <mdl>] <lang-dir> <ref-ali-dir> <decode-dir>
 
 Hypothesis: the transition-id alignments of the best paths, <decode-dir>/ali.*.int (steps/decode.sh, one
-line per utterance), split into phones with <decode-dir>/../final.mdl (``ali-to-phones``). Reference: the
+line per utterance), split into phones with --model (default <decode-dir>/../final.mdl; ``ali-to-phones``). Reference: the
 forced alignments of the transcripts, <ref-ali-dir>/ali.*.gz with its final.mdl. Both are mapped alike:
 phone symbols of <lang-dir>/phones.txt, word-position suffix (_B/_E/_I/_S) removed, SIL removed (SPN, the
 pronunciation of <UNK>, stays a token). Counted as ``compute-wer --text --mode=present``.
@@ -52,6 +52,7 @@ def phone_sequences(files: list[str], mdl: Path, names: list[str], drop: str) ->
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sil", default="SIL", help="phone removed from both sides (default: %(default)s)")
+    ap.add_argument("--model", type=Path, help="model of the decode (default: <decode-dir>/../final.mdl)")
     ap.add_argument("lang_dir", type=Path)
     ap.add_argument("ref_ali_dir", type=Path)
     ap.add_argument("decode_dir", type=Path)
@@ -64,7 +65,7 @@ def main() -> int:
     if not hyp_files:
         sys.exit(f"{sys.argv[0]}: no best-path alignments {a.decode_dir}/ali.*.int (steps/decode.sh writes them)")
     refs = phone_sequences(ref_files, a.ref_ali_dir / "final.mdl", names, a.sil)
-    hyps = phone_sequences(hyp_files, a.decode_dir.parent / "final.mdl", names, a.sil)
+    hyps = phone_sequences(hyp_files, a.model or a.decode_dir.parent / "final.mdl", names, a.sil)
     c = score(refs, hyps)
     out = a.decode_dir / "scoring_per"
     out.mkdir(parents=True, exist_ok=True)
