@@ -1,0 +1,76 @@
+"""Write the configurations of the paper's experiments at a scale: <exp>/conf/<system>.yaml and
+<exp>/systems.tsv, the list steps/paper_experiments.sh trains (in order).
+
+Usage: python -m dgmm.bin.paper_systems [options] <data-dir> <ali-dir> <exp-dir>
+ e.g.: python -m dgmm.bin.paper_systems --scale small --dnn-config conf/dnn.yaml \\
+           --dgmm-config conf/dgmm.yaml data/fbank/train exp/ali_train exp/paper
+
+systems.tsv columns: name, kind (dnn | gmm), feats (fbank | lda), init (system whose hidden layers
+are copied, or none), copy (how many), tables (comma-separated), description. <exp>/scale.txt holds the
+scale's sizes (also the LDA options: lda_dim, lda_splice). Network sizes: dgmm/paper/systems.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import kaldiio
+
+from dgmm.cli import DgmmError, run_main, setup_logging
+from dgmm.data.frames import load_pdf_alignments
+from dgmm.fileutil import atomic_open
+from dgmm.paper.systems import SCALES, TABLES, paper_systems, system_config
+from dgmm.train.config import load_config, save_config
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="paper_systems", description=__doc__.split("\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                usage="%(prog)s [options] <data-dir> <ali-dir> <exp-dir>")
+    p.add_argument("--scale", default="small", choices=sorted(SCALES), help="network sizes (default: %(default)s)")
+    p.add_argument("--dnn-config", default="conf/dnn.yaml", help="base data/train sections of NN systems")
+    p.add_argument("--dgmm-config", default="conf/dgmm.yaml", help="base data/train sections of GMM-family systems")
+    p.add_argument("--tables", default=" ".join(TABLES), help="tables whose systems are listed (default: all)")
+    p.add_argument("--max-epochs", type=int, default=None, help="overrides the scale's and config's train.max_epochs")
+    p.add_argument("data_dir")
+    p.add_argument("ali_dir")
+    p.add_argument("exp_dir")
+    args = p.parse_args(argv)
+    log = setup_logging("paper_systems")
+    tables = args.tables.replace(",", " ").split()
+    bad = sorted(set(tables) - set(TABLES))
+    if bad:
+        raise DgmmError(f"--tables: unknown table(s) {bad}; known: {' '.join(TABLES)}")
+    _, num_pdfs = load_pdf_alignments(args.ali_dir)
+    scp = Path(args.data_dir) / "feats.scp"
+    if not scp.exists():
+        raise FileNotFoundError(f"{scp} not found")
+    _, first = next(iter(kaldiio.load_scp_sequential(str(scp))))
+    bases = {"dnn": load_config(args.dnn_config), "gmm": load_config(args.dgmm_config)}
+    t = bases["dnn"]["train"]
+    ctx = t.get("left_context", 20) + 1 + t.get("right_context", 5)
+    sc = SCALES[args.scale]
+    max_epochs = args.max_epochs if args.max_epochs is not None else sc["max_epochs"]
+    systems = paper_systems(args.scale, first.shape[1] * ctx, num_pdfs)
+    # a listed system's init system is listed too
+    wanted = {s.name for s in systems if set(s.tables) & set(tables)}
+    wanted |= {s.init for s in systems if s.name in wanted and s.init != "none"}
+    exp = Path(args.exp_dir)
+    (exp / "conf").mkdir(parents=True, exist_ok=True)
+    with atomic_open(exp / "systems.tsv") as f:
+        for s in systems:
+            if s.name not in wanted:
+                continue
+            save_config(exp / "conf" / f"{s.name}.yaml", system_config(s, bases[s.kind], max_epochs))
+            f.write("\t".join([s.name, s.kind, s.feats, s.init, str(s.copy), ",".join(s.tables),
+                               s.description]) + "\n")
+    with atomic_open(exp / "scale.txt") as f:
+        f.write(f"scale {args.scale}\n" + "".join(f"{k} {v}\n" for k, v in sc.items()))
+    log.info("scale %s: %d systems in %s/systems.tsv (input dim %d, %d pdfs)", args.scale, len(wanted), exp,
+             first.shape[1] * ctx, num_pdfs)
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)
