@@ -98,7 +98,7 @@ fi
 # Stages 3-9: GMM bootstrap (or Kaldi alignment import) -> DNN -> DGMM -> priors -> archives -> WER.
 if [ $stop_stage -ge 3 ] && [ $stage -le 9 ]; then
   steps/dgmm_pipeline.sh --stage $stage --stop-stage $stop_stage --force $force --nj $nj --cmd "$train_cmd" \
-    --train train --test-sets "dev test" --num-threads 2 --decode-opts "$decode_opts" \
+    --train train --test-sets "dev test" --num-threads 1 --decode-opts "$decode_opts" \
     "${pipeline_ali_opts[@]}" --dnn-config $dnn_config --dgmm-config $dgmm_config
 fi
 
