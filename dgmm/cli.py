@@ -1,8 +1,8 @@
 """Shared plumbing for the command-line tools in ``dgmm.bin``: logging and error reporting.
 
 Every tool is ``python -m dgmm.bin.<tool>`` and ends with ``run_main(main)``. Errors that a user can
-fix (bad input files, inconsistent directories) are raised as ``DgmmError`` (or ValueError/
-FileNotFoundError) and printed as one ``ERROR (<tool>) ...`` line, exit status 1, no traceback.
+fix (bad input files, inconsistent directories, a full disk) are raised as ``DgmmError`` (or ValueError/
+OSError) and printed as one ``ERROR (<tool>) ...`` line, exit status 1, no traceback.
 """
 
 from __future__ import annotations
@@ -36,6 +36,6 @@ def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[
                 if getattr(sys.modules["__main__"], "__spec__", None) else "dgmm")
     try:
         sys.exit(main(argv) or 0)
-    except (DgmmError, ValueError, FileNotFoundError) as e:
+    except (DgmmError, ValueError, OSError) as e:   # OSError: missing file, full disk, ...
         print(f"ERROR ({prog}) {e}", file=sys.stderr)
         sys.exit(1)

@@ -73,14 +73,15 @@ merge() {  # <out> <in-files...>
   local out=$1; shift
   sort -k1,1 "$@" > "$out.tmp$$" && mv "$out.tmp$$" "$out"
 }
-merge "$data/feats.scp" $(for n in $(seq "$nj"); do echo "$fbankdir/raw_fbank_${name}.$n.scp"; done)
+scps=(); for n in $(seq "$nj"); do scps+=("$fbankdir/raw_fbank_${name}.$n.scp"); done
+merge "$data/feats.scp" "${scps[@]}"
 for f in utt2num_frames utt2dur; do
-  parts=$(for n in $(seq "$nj"); do echo "$fbankdir/${f}_${name}.$n"; done)
+  parts=(); for n in $(seq "$nj"); do parts+=("$fbankdir/${f}_${name}.$n"); done
   want=write_$f
   if ${!want}; then
-    merge "$data/$f" $parts
+    merge "$data/$f" "${parts[@]}"
   fi
-  rm -f $parts
+  rm -f "${parts[@]}"
 done
 
 nf=$(wc -l < "$data/feats.scp")

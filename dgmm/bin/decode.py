@@ -106,8 +106,9 @@ def main(argv=None) -> int:
     except ValueError:
         raise DgmmError(f"--word-ins-penalty: expected comma-separated numbers, got {a.word_ins_penalty!r}") from None
 
-    main_dec = MappedDecoder(read_fst(a.graph), tm.tid2pdf, cfg)
-    sweep = {w: MappedDecoder(read_fst(a.graph, word_penalty=v), tm.tid2pdf, cfg) if v else main_dec
+    fit = {"num_tids": len(tm.tid2pdf) - 1, "model": a.model}   # graph input labels must be the model's
+    main_dec = MappedDecoder(read_fst(a.graph, **fit), tm.tid2pdf, cfg)
+    sweep = {w: MappedDecoder(read_fst(a.graph, word_penalty=v, **fit), tm.tid2pdf, cfg) if v else main_dec
              for w, v in zip(wips, wip_values)}
     out = Path(a.out_dir)
     out.mkdir(parents=True, exist_ok=True)

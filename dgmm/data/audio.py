@@ -10,6 +10,7 @@ feature extraction (``WaveData``): a 16-bit file gives exactly its integer sampl
 from __future__ import annotations
 
 import io
+import logging
 import math
 import os
 import subprocess
@@ -23,12 +24,37 @@ from dgmm.cli import DgmmError
 from dgmm.data.datadir import byte_key, parse_segment
 from dgmm.kaldi.tables import read_table
 
+log = logging.getLogger(__name__)
+
+
+def _wav_data_shortfall(head: bytes, size: int) -> int:
+    """Bytes missing from a RIFF WAVE file's data chunk: its declared size minus what the file holds
+    (``head`` = the file's first bytes, ``size`` = its length). 0 when complete or not a plain WAVE."""
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return 0
+    pos = 12
+    while pos + 8 <= len(head):
+        cid, n = head[pos:pos + 4], int.from_bytes(head[pos + 4:pos + 8], "little")
+        if cid == b"data":
+            return 0 if n == 0xFFFFFFFF else max(0, pos + 8 + n - size)   # 0xFFFFFFFF: streamed, size unknown
+        pos += 8 + n + (n & 1)
+    return 0
+
 
 def _decode(data: io.BytesIO | str, utt: str, what: str, channel: int) -> tuple[np.ndarray, int]:
     try:
         x, rate = sf.read(data, dtype="float64", always_2d=True)
     except (RuntimeError, sf.LibsndfileError, TypeError, ValueError) as e:
         raise DgmmError(f"utterance {utt}: cannot read audio {what}: {e}") from None
+    if isinstance(data, io.BytesIO):
+        head, size = data.getvalue()[:4096], len(data.getvalue())
+    else:
+        with open(data, "rb") as f:
+            head, size = f.read(4096), os.fstat(f.fileno()).st_size
+    missing = _wav_data_shortfall(head, size)
+    if missing:   # Kaldi's WaveData::Read warns and uses the samples present
+        log.warning("utterance %s: audio %s is truncated: %d bytes of its data chunk are missing; "
+                    "using the %d samples present", utt, what, missing, x.shape[0])
     if x.shape[0] == 0:
         raise DgmmError(f"utterance {utt}: audio {what} is empty (0 samples)")
     if x.shape[1] > 1 and channel < 0:

@@ -118,10 +118,13 @@ def add_word_penalty(f: FstArrays, penalty: float) -> FstArrays:
     return FstArrays(f.start, f.finals, f.narcs, arcs, props)
 
 
-def read_fst(path: str | os.PathLike, word_penalty: float = 0.0):
+def read_fst(path: str | os.PathLike, word_penalty: float = 0.0, num_tids: int | None = None,
+             model: str | os.PathLike | None = None):
     """Read a standard-arc OpenFst file (vector or const) as a ``kaldifst.StdVectorFst``.
 
     ``word_penalty`` is added to every arc that outputs a word (Kaldi's word insertion penalty).
+    ``num_tids``: the transition-ids of the ``model`` that will score the graph (HCLG input labels);
+    a larger input label is an error (a graph made for another model).
     """
     path = Path(path)
     if not path.is_file():
@@ -130,6 +133,10 @@ def read_fst(path: str | os.PathLike, word_penalty: float = 0.0):
     arrays = _parse(buf, path)
     if arrays.arcs.size and (arrays.arcs[:, 3].min() < 0 or arrays.arcs[:, 3].max() >= len(arrays.finals)):
         raise ValueError(f"{path}: arc to a non-existent state")
+    if num_tids is not None and arrays.arcs.size and arrays.arcs[:, 0].max() > num_tids:
+        raise ValueError(f"{path}: input label (transition-id) {int(arrays.arcs[:, 0].max())} but the model "
+                         f"{model or ''} has only {num_tids} transition-ids: the graph was made for another "
+                         f"model (rerun utils/mkgraph.sh with this one)")
     with tempfile.TemporaryDirectory(prefix="dgmm_fst") as d:
         tmp = Path(d) / "vector.fst"
         tmp.write_bytes(_vector_bytes(add_word_penalty(arrays, word_penalty)))

@@ -43,10 +43,13 @@ class ArchiveWriter:
     def __setitem__(self, key: str, value: np.ndarray) -> None:
         if not key or any(c.isspace() for c in key):
             raise ValueError(f"{self.ark}: invalid utterance id {key!r} (empty or contains whitespace)")
-        if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype == np.int32:
-            self._write_int32_vector(key, value)
-        else:
-            self._writer(key, value)
+        try:
+            if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype == np.int32:
+                self._write_int32_vector(key, value)
+            else:
+                self._writer(key, value)
+        except OSError as e:   # e.g. a full disk: name the archive and the utterance
+            raise OSError(e.errno, f"{self.ark}: cannot write utterance {key}: {e.strerror}") from None
         self.num_written += 1
 
     def _write_int32_vector(self, key: str, vec: np.ndarray) -> None:
@@ -67,20 +70,32 @@ class ArchiveWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self._writer.close()
-        if exc_type is not None:
-            for p in (self._tmp_ark, self._tmp_scp):
-                if p is not None and p.exists():
-                    p.unlink()
-            return
-        os.replace(self._tmp_ark, self.ark)
-        if self.scp is not None:
+        try:
+            self._writer.close()   # flushes: a full disk can fail here too
+            if exc_type is not None:
+                return
+            with open(self._tmp_ark, "rb+") as f:
+                os.fsync(f.fileno())
+            if self.scp is None:
+                os.replace(self._tmp_ark, self.ark)
+                return
+            # the new scp is complete on disk before the ark is renamed: a failure (full disk) can
+            # never leave an old scp indexing the new ark
             old = str(self._tmp_ark)
             with open(self._tmp_scp) as f, atomic_open(self.scp) as out:
                 for line in f:
                     key, loc = line.rstrip("\n").split(" ", 1)
                     out.write(f"{key} {loc.replace(old, str(self.ark), 1)}\n")
-            self._tmp_scp.unlink()
+                out.flush()
+                os.fsync(out.fileno())
+                os.replace(self._tmp_ark, self.ark)
+        except OSError as e:
+            exc_type = type(e)
+            raise OSError(e.errno, f"{self.ark}: cannot finish writing: {e.strerror}") from None
+        finally:
+            for p in (self._tmp_ark, self._tmp_scp):   # only the partial ones remain on failure
+                if p is not None and p.exists() and (exc_type is not None or p == self._tmp_scp):
+                    p.unlink()
 
 
 def write_text_vector(path: str | os.PathLike, vec) -> None:

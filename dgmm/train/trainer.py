@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dgmm.cli import DgmmError
 from dgmm.data.frames import iter_batches, num_batches, shuffle_order
 from dgmm.train import checkpoint as ckpt
 from dgmm.train.distributed import DistContext, all_gather_object, all_reduce_sum, barrier
@@ -78,6 +79,35 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown training option(s): {', '.join(unknown)}")
         return cls(**d)
+
+    def __post_init__(self):
+        """Type and range checks: a bad value is one error naming the option, never a traceback later."""
+        for f in fields(self):
+            v, want = getattr(self, f.name), type(f.default) if f.default is not None else int
+            ok = isinstance(v, want) and not (want is not bool and isinstance(v, bool)) or \
+                (want is float and isinstance(v, int) and not isinstance(v, bool)) or (f.default is None and v is None)
+            if not ok:
+                raise ValueError(f"training option train.{f.name}: expected {want.__name__}"
+                                 f"{' or null' if f.default is None else ''}, got {v!r}")
+        bad = [f"{k} must be {rule}" for k, rule, good in (
+            ("lr", "> 0", self.lr > 0), ("batch_size", ">= 1", self.batch_size >= 1),
+            ("cv_batch_size", ">= 1", self.cv_batch_size >= 1), ("max_epochs", ">= 1", self.max_epochs >= 1),
+            ("momentum", "in [0, 1)", 0 <= self.momentum < 1), ("halving_factor", "in (0, 1]",
+                                                                0 < self.halving_factor <= 1),
+            ("optimizer", "sgd or adam", self.optimizer in ("sgd", "adam")),
+            ("schedule", " or ".join(SCHEDULE_OPTIONS), self.schedule in SCHEDULE_OPTIONS),
+            ("block_frames", ">= 1 or null", self.block_frames is None or self.block_frames >= 1),
+        ) if not good]
+        bad += [f"{k} must be >= 0" for k in ("weight_decay", "min_epochs", "keep_lr_epochs", "warmup_steps",
+                                              "grad_clip", "left_context", "right_context", "checkpoint_every",
+                                              "report_every", "freeze_variances_epochs", "nan_retries")
+                if getattr(self, k) < 0]
+        if bad:
+            raise ValueError(f"bad training option(s): train.{'; train.'.join(bad)}")
+
+
+class TrainingDiverged(DgmmError, FloatingPointError):
+    """The loss stayed NaN/Inf through every back-off (reported as one ERROR line by the tools)."""
 
 
 class _NonFinite(Exception):
@@ -242,7 +272,12 @@ class Trainer:
         if changed:
             raise ValueError(f"{self.ckpt_path}: written with other training options ({'; '.join(changed)}); "
                              f"restore them, or use --resume false to start over")
-        self.model.load_state_dict(state["model"])
+        try:
+            self.model.load_state_dict(state["model"])
+        except RuntimeError as e:   # e.g. the config's model section changed since the checkpoint
+            detail = str(e).strip().splitlines()[1].strip() if "\n" in str(e).strip() else str(e)
+            raise ValueError(f"{self.ckpt_path}: written for another model architecture ({detail}); restore "
+                             f"the model options, or use --resume false to start over") from None
         self.opt.load_state_dict(state["optimizer"])
         self.sched.load_state_dict(state["schedule"])
         self.best = state["best"]
@@ -283,7 +318,7 @@ class Trainer:
         """Restart the current epoch from the last accepted state with half the learning rate."""
         self.backoffs += 1
         if self.backoffs > self.cfg.nan_retries:
-            raise FloatingPointError(f"{why}; gave up after {self.cfg.nan_retries} back-off(s) (nan_retries), "
+            raise TrainingDiverged(f"{why}; gave up after {self.cfg.nan_retries} back-off(s) (nan_retries), "
                                      f"last good model in {self.ckpt_path}")
         self.model.load_state_dict(self.best["model"])
         self.opt.load_state_dict(copy.deepcopy(self.best["optimizer"]))
