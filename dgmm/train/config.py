@@ -32,7 +32,10 @@ def load_config(path: str | os.PathLike | None, overrides: list[str] = ()) -> di
         p = Path(path)
         if not p.exists():
             raise FileNotFoundError(f"config file {p} not found")
-        loaded = yaml.safe_load(p.read_text()) or {}
+        try:   # safe_load: tags such as !!python/object are refused, never executed
+            loaded = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise DgmmError(f"{p}: not a valid YAML config: {' '.join(str(e).split())}") from None
         if not isinstance(loaded, dict) or set(loaded) - set(SECTIONS):
             raise DgmmError(f"{p}: expected a mapping with sections {', '.join(SECTIONS)}, "
                             f"got {sorted(loaded) if isinstance(loaded, dict) else type(loaded).__name__}")
