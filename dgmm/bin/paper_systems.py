@@ -32,7 +32,7 @@ def main(argv=None) -> int:
     p.add_argument("--dnn-config", default="conf/dnn.yaml", help="base data/train sections of NN systems")
     p.add_argument("--dgmm-config", default="conf/dgmm.yaml", help="base data/train sections of GMM-family systems")
     p.add_argument("--tables", default=" ".join(TABLES), help="tables whose systems are listed (default: all)")
-    p.add_argument("--max-epochs", type=int, default=None, help="overrides the scale's and config's train.max_epochs")
+    p.add_argument("--max-epochs", type=int, default=None, help="overrides train.max_epochs of the scale and the configs")
     p.add_argument("data_dir")
     p.add_argument("ali_dir")
     p.add_argument("exp_dir")
@@ -51,7 +51,6 @@ def main(argv=None) -> int:
     t = bases["dnn"]["train"]
     ctx = t.get("left_context", 20) + 1 + t.get("right_context", 5)
     sc = SCALES[args.scale]
-    max_epochs = args.max_epochs if args.max_epochs is not None else sc["max_epochs"]
     systems = paper_systems(args.scale, first.shape[1] * ctx, num_pdfs)
     # a listed system's init system is listed too
     wanted = {s.name for s in systems if set(s.tables) & set(tables)}
@@ -62,11 +61,11 @@ def main(argv=None) -> int:
         for s in systems:
             if s.name not in wanted:
                 continue
-            save_config(exp / "conf" / f"{s.name}.yaml", system_config(s, bases[s.kind], max_epochs))
+            save_config(exp / "conf" / f"{s.name}.yaml", system_config(s, bases[s.kind], args.scale, args.max_epochs))
             f.write("\t".join([s.name, s.kind, s.feats, s.init, str(s.copy), ",".join(s.tables),
                                s.description]) + "\n")
     with atomic_open(exp / "scale.txt") as f:
-        f.write(f"scale {args.scale}\n" + "".join(f"{k} {v}\n" for k, v in sc.items()))
+        f.write(f"scale {args.scale}\n" + "".join(f"{k} {v}\n" for k, v in sc.items() if k != "train"))
     log.info("scale %s: %d systems in %s/systems.tsv (input dim %d, %d pdfs)", args.scale, len(wanted), exp,
              first.shape[1] * ctx, num_pdfs)
     return 0

@@ -27,14 +27,17 @@ from dgmm.models.networks import build_model, count_parameters
 
 # Network sizes per scale. "paper": Variani et al.'s sizes (input 26 x 40 log-mel, 8 x 2560 ReLU,
 # GMM(272, 5), PLP+LDA stand-in of 39 dims with GMM(39, 21)); "small": a 2-core CPU runs all tables
-# on a corpus of FSDD's size in about an hour; "tiny": a smoke test (one epoch each).
+# on a corpus of FSDD's size in about an hour; "tiny": a smoke test (one epoch each, with Adam: SGD
+# moves an 8-layer net of width 32 too little in a hundred steps for newbob to accept the epoch).
+# "train": overrides of the configs' train sections.
 SCALES: dict[str, dict] = {
     "paper": {"hidden_layers": 8, "hidden_dim": 2560, "bottleneck_dim": 272, "num_components": 5,
-              "lda_dim": 39, "lda_splice": 4, "lda_components": 21, "max_epochs": None},
+              "lda_dim": 39, "lda_splice": 4, "lda_components": 21, "train": {}},
     "small": {"hidden_layers": 8, "hidden_dim": 256, "bottleneck_dim": 40, "num_components": 4,
-              "lda_dim": 40, "lda_splice": 4, "lda_components": 4, "max_epochs": None},
+              "lda_dim": 40, "lda_splice": 4, "lda_components": 4, "train": {}},
     "tiny": {"hidden_layers": 8, "hidden_dim": 32, "bottleneck_dim": 8, "num_components": 2,
-             "lda_dim": 8, "lda_splice": 2, "lda_components": 2, "max_epochs": 1},
+             "lda_dim": 8, "lda_splice": 2, "lda_components": 2,
+             "train": {"max_epochs": 1, "optimizer": "adam", "lr": 0.002}},
 }
 DEPTHS = (1, 3, 7)  # Table 3: hidden layers copied from the 8-layer DNN
 TABLES = ("1", "2", "3", "4", "5", "6", "order")
@@ -125,10 +128,12 @@ def paper_systems(scale: str, input_dim: int, num_states: int) -> list[System]:
     return systems
 
 
-def system_config(system: System, base: dict, max_epochs: int | None) -> dict:
-    """The full YAML config of a system: ``base`` (a load_config dict) with its model and train settings."""
+def system_config(system: System, base: dict, scale: str, max_epochs: int | None = None) -> dict:
+    """The full YAML config of a system: ``base`` (a load_config dict) with the model and train
+    settings of the system and the scale; ``max_epochs`` overrides them all."""
     cfg = copy.deepcopy(base)
     cfg["model"] = dict(system.model)
+    cfg["train"].update(SCALES[scale]["train"])
     cfg["train"].update(system.train)
     if max_epochs is not None:
         cfg["train"]["max_epochs"] = max_epochs

@@ -48,6 +48,20 @@ class Result:
     test_ce: float | None = None
     test_acc: float | None = None
     wer: float | None = None
+    train_seconds: float | None = None
+
+
+def train_seconds(log_file: Path) -> float | None:
+    """Wall-clock seconds between the first and the last timestamped line of a train.log."""
+    from datetime import datetime
+
+    if not log_file.exists():
+        return None
+    stamps = [ln[:23] for ln in log_file.read_text().splitlines() if ln[:4].isdigit()]
+    if not stamps:
+        return None
+    t0, t1 = (datetime.strptime(s, "%Y-%m-%d %H:%M:%S,%f") for s in (stamps[0], stamps[-1]))
+    return (t1 - t0).total_seconds()
 
 
 def _float(s: str | None) -> float | None:
@@ -77,6 +91,7 @@ def collect(exp: Path, name: str, test_set: str, description: str = "") -> Resul
         f = fa.read_text().split()
         r.test_ce, r.test_acc = _float(f[f.index("ce") + 1]), _float(f[f.index("acc") + 1])
     r.wer = _float(best_wer(d / f"decode_{test_set}"))
+    r.train_seconds = train_seconds(d / "log" / "train.log")
     return r
 
 
@@ -93,10 +108,11 @@ def _params(r: Result) -> str:
 
 def markdown_table(rows: list[Result]) -> str:
     out = ["| system | description | #params | training steps | test CE (nats/frame) | test state acc (%) "
-           "| CV state acc (%) | WER (%) |", "|---|---|---|---|---|---|---|---|"]
+           "| CV state acc (%) | WER (%) | training time (s) |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         out.append(f"| {r.name} | {r.description} | {_params(r)} | {_fmt(r.steps, 'd')} | {_fmt(r.test_ce, '.4f')} "
-                   f"| {_fmt(r.test_acc, '.2f')} | {_fmt(r.cv_acc, '.2f')} | {_fmt(r.wer, '.2f')} |")
+                   f"| {_fmt(r.test_acc, '.2f')} | {_fmt(r.cv_acc, '.2f')} | {_fmt(r.wer, '.2f')} "
+                   f"| {_fmt(r.train_seconds, '.0f')} |")
     return "\n".join(out) + "\n"
 
 
