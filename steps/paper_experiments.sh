@@ -10,8 +10,8 @@
 #   2  training (DNNs first: GMM-family systems copy the baseline DNN's hidden layers)
 #   3  evaluation: priors, log-likelihoods, decoding, test-set CE and state accuracy
 #   4  tables and plots
-# A finished system is skipped (its final.pt exists); delete its dir to redo it. --tables '1 3'
-# restricts everything to the systems of those tables.
+# A system is skipped when its final.pt is newer than its config and the system it is initialised from
+# (delete the final.pt to redo it); --tables '1 3' restricts everything to the systems of those tables.
 
 # Begin configuration section.
 stage=0
@@ -82,8 +82,12 @@ train_data=data/fbank/$train; test_data=data/fbank/$test
 
 if run_stage 0; then
   log "Stage 0: configurations of the systems (scale $scale, tables $tables)"
-  [ "$train_subset" -gt 0 ] && utils/subset_data_dir.sh data/fbank/$train $train_subset $train_data
-  [ "$test_subset" -gt 0 ] && utils/subset_data_dir.sh data/fbank/$test $test_subset $test_data
+  for x in $train:$train_subset:$train_data $test:$test_subset:$test_data; do
+    IFS=: read -r set n dest <<< "$x"
+    if [ "$n" -gt 0 ] && ! utils/uptodate.sh $dest/feats.scp data/fbank/$set/feats.scp; then
+      utils/subset_data_dir.sh data/fbank/$set $n $dest
+    fi
+  done
   python3 -m dgmm.bin.paper_systems --scale $scale --tables "$tables" --dnn-config $dnn_config \
     --dgmm-config $dgmm_config ${max_epochs:+--max-epochs $max_epochs} $train_data $ali_train $exp
 fi
@@ -103,7 +107,9 @@ if run_stage 2; then
   log "Stage 2: training"
   while IFS=$'\t' read -r -u 3 name kind feats init copy tabs desc; do
     dir=$exp/$name
-    [ -f $dir/final.pt ] && continue
+    deps=($exp/conf/$name.yaml); [ "$init" != none ] && deps+=($exp/$init/final.pt)
+    utils/uptodate.sh $dir/final.pt "${deps[@]}" && continue
+    rm -f $dir/{init,final,best,checkpoint}.pt   # new config or new initial system: train afresh
     log "training $name: $desc (tables $tabs)"
     # shellcheck disable=SC2086
     if [ $kind = dnn ]; then

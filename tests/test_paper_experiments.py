@@ -49,6 +49,9 @@ def test_paper_experiments_tiny(tmp_path):
                        cwd=s5, env=env, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     exp = s5 / "exp" / "paper"
+    # a rerun of the same command trains nothing again (stage 4 would only rewrite the tables)
+    r2 = subprocess.run([*r.args, "--stop-stage", "2"], cwd=s5, env=env, capture_output=True, text=True, timeout=300)
+    assert r2.returncode == 0 and "training " not in r2.stdout, r2.stdout[-3000:] + r2.stderr[-3000:]
 
     tables = {}
     for t, names in ROWS.items():

@@ -1,5 +1,6 @@
 """Write the configurations of the paper's experiments at a scale: <exp>/conf/<system>.yaml and
-<exp>/systems.tsv, the list steps/paper_experiments.sh trains (in order).
+<exp>/systems.tsv, the list steps/paper_experiments.sh trains (in order). A config whose content
+is unchanged is not rewritten, so its time tells the driver whether a trained system is still current.
 
 Usage: python -m dgmm.bin.paper_systems [options] <data-dir> <ali-dir> <exp-dir>
  e.g.: python -m dgmm.bin.paper_systems --scale small --dnn-config conf/dnn.yaml \\
@@ -16,12 +17,13 @@ import argparse
 from pathlib import Path
 
 import kaldiio
+import yaml
 
 from dgmm.cli import DgmmError, run_main, setup_logging
 from dgmm.data.frames import load_pdf_alignments
 from dgmm.fileutil import atomic_open
 from dgmm.paper.systems import SCALES, TABLES, paper_systems, system_config
-from dgmm.train.config import load_config, save_config
+from dgmm.train.config import load_config
 
 
 def main(argv=None) -> int:
@@ -61,7 +63,11 @@ def main(argv=None) -> int:
         for s in systems:
             if s.name not in wanted:
                 continue
-            save_config(exp / "conf" / f"{s.name}.yaml", system_config(s, bases[s.kind], args.scale, args.max_epochs))
+            conf = exp / "conf" / f"{s.name}.yaml"
+            text = yaml.safe_dump(system_config(s, bases[s.kind], args.scale, args.max_epochs), sort_keys=False)
+            if not conf.exists() or conf.read_text() != text:  # unchanged: keep its time (make-like reruns)
+                with atomic_open(conf) as c:
+                    c.write(text)
             f.write("\t".join([s.name, s.kind, s.feats, s.init, str(s.copy), ",".join(s.tables),
                                s.description]) + "\n")
     with atomic_open(exp / "scale.txt") as f:
