@@ -358,8 +358,8 @@ class Trainer:
             x, y = x.to(self.dev, non_blocking=True), y.to(self.dev, non_blocking=True)
             with self._autocast():
                 loss, log_post = net(x, y)
-            # a NaN backs off (run); checked every 50 steps on a GPU (a host sync)
-            if (self.dev.type == "cpu" or self.step % 50 == 0) and not torch.isfinite(loss):
+            # a NaN backs off (run), on every rank together; checked every 50 steps on a GPU (a host sync)
+            if (self.dev.type == "cpu" or self.step % 50 == 0) and self._any_rank_non_finite(loss):
                 if bar is not None:
                     bar.close()
                 raise _NonFinite(f"epoch {self.epoch + 1} step {self.step}: loss is {float(loss.detach())}")
@@ -405,6 +405,10 @@ class Trainer:
                       "cv_acc": cv.accuracy, "status": status})
         self.next_batch, self.sums = 0, _Sums(device=self.dev)
         self.save_checkpoint()
+
+    def _any_rank_non_finite(self, loss: torch.Tensor) -> bool:
+        bad = (~torch.isfinite(loss.detach())).double().reshape(1)
+        return bool(all_reduce_sum(bad, self.ctx) > 0) if self.ctx.distributed else bool(bad)
 
     def _periodic(self, lr: float) -> None:
         tr = self.sums.reduced(self.ctx)

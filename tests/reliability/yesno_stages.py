@@ -88,7 +88,8 @@ STAGES = {
     "loglikes": (_model_dir,
                  lambda y, r: ["steps/make_loglikes.sh", "--nj", 2, y["data"], r / "dgmm", r / "dgmm/decode"]),
     "decode": (_decode_inputs,
-               lambda y, r: ["steps/decode.sh", "--nj", 2, "--min-lmwt", 9, "--max-lmwt", 10, y["graph"],
+               lambda y, r: ["steps/decode.sh", "--nj", 2, "--min-lmwt", 10, "--max-lmwt", 10,
+                             "--word-ins-penalty", "0.0,1.0", y["graph"],
                              y["data"], r / "dgmm/decode"]),
 }
 
