@@ -10,6 +10,7 @@ this epoch's partial train sums) and the metrics history. Loaded with ``weights_
 from __future__ import annotations
 
 import os
+import pickle
 import random
 from pathlib import Path
 
@@ -56,4 +57,8 @@ def load_checkpoint(path: str | os.PathLike) -> dict | None:
     p = Path(path)
     if not p.exists():
         return None
-    return torch.load(p, map_location="cpu", weights_only=True)
+    try:   # weights_only: tensors and plain values, never pickled code
+        return torch.load(p, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError) as e:
+        raise ValueError(f"{p}: not a readable training checkpoint ({str(e).splitlines()[0][:200]}); "
+                         f"remove it (or use --resume false) to start over") from None

@@ -225,6 +225,14 @@ def test_resume_from_a_checkpoint_of_another_architecture(small, tmp_path):
         and "size mismatch for hidden.0.weight" in str(e)
 
 
+def test_junk_training_checkpoint_is_refused(small, tmp_path):
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    (exp / "checkpoint.pt").write_bytes(b"PK\x03\x04 half of a zip")
+    e = train_main("--config", tiny_conf(tmp_path / "dnn.yaml"), small["data"], small["ali"], exp)
+    assert f"{exp}/checkpoint.pt: not a readable training checkpoint" in str(e)
+
+
 def test_hclg_of_another_model_is_refused(small, tmp_path):
     fsdd = shared_path("kaldi_ref", "fsdd/golden_decode_mono")
     yesno = small["ref"] / "golden_decode"
