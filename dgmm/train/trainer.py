@@ -83,10 +83,11 @@ class TrainConfig:
     def __post_init__(self):
         """Type and range checks: a bad value is one error naming the option, never a traceback later."""
         for f in fields(self):
-            v, want = getattr(self, f.name), type(f.default) if f.default is not None else int
-            ok = isinstance(v, want) and not (want is not bool and isinstance(v, bool)) or \
-                (want is float and isinstance(v, int) and not isinstance(v, bool)) or (f.default is None and v is None)
-            if not ok:
+            v = getattr(self, f.name)
+            want = int if f.default is None else type(f.default)     # None default: an int or null
+            accepted = (bool,) if want is bool else (int, float) if want is float else (want,)
+            if (f.default is not None or v is not None) and \
+                    (not isinstance(v, accepted) or (want is not bool and isinstance(v, bool))):
                 raise ValueError(f"training option train.{f.name}: expected {want.__name__}"
                                  f"{' or null' if f.default is None else ''}, got {v!r}")
         bad = [f"{k} must be {rule}" for k, rule, good in (
@@ -319,7 +320,7 @@ class Trainer:
         self.backoffs += 1
         if self.backoffs > self.cfg.nan_retries:
             raise TrainingDiverged(f"{why}; gave up after {self.cfg.nan_retries} back-off(s) (nan_retries), "
-                                     f"last good model in {self.ckpt_path}")
+                                   f"last good model in {self.ckpt_path}")
         self.model.load_state_dict(self.best["model"])
         self.opt.load_state_dict(copy.deepcopy(self.best["optimizer"]))
         self.step -= self.next_batch          # the epoch's steps are redone
