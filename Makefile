@@ -14,7 +14,7 @@ test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 demo: setup
-	cd egs/yesno/s5 && ./run.sh
+	cd egs/digits/s5 && ./run.sh
 
 clean:
 	rm -rf $(VENV)

@@ -3,11 +3,13 @@
 
 Usage: local/synth_digits.py [options] <audio-dir> <data-dir>
 
-Each synthetic speaker is one espeak-ng accent + voice variant with its own speaking rate and pitch;
-its utterances are strings of 1-7 digit words with additive white or low-passed noise at a random
-SNR. Train and test speakers are disjoint (different accent/variant pairs). Audio is 16-bit WAV at
+Each synthetic speaker is one espeak-ng accent + voice variant with its own speaking rate (words per
+minute), pitch (0-99) and pause between words; its utterances are strings of 1-7 digit words, padded
+with 0.1-0.5 s of silence at each end, with additive white or band-passed noise at a random SNR.
+Train and test speakers are disjoint (different accent/variant pairs). Audio is 16-bit WAV at
 --sample-rate (resampled from espeak-ng's 22.05 kHz by sox). Writes
-<data-dir>/{train,test}/{wav.scp,text,utt2spk,spk2utt}. Deterministic for a given --seed.
+<data-dir>/{train,test}/{wav.scp,text,utt2spk,spk2utt}. Deterministic for a given --seed; finished
+WAV files are kept, so an interrupted run resumes (use a fresh <audio-dir> after changing options).
 """
 
 import argparse
@@ -25,21 +27,33 @@ from dgmm.data.datadir import write_data_dir  # noqa: E402
 WORDS = "zero one two three four five six seven eight nine".split()
 ACCENTS = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
            "en-029", "en-us-nyc"]
-VARIANTS = [f"m{i}" for i in range(1, 8)] + [f"f{i}" for i in range(1, 6)]
+VARIANTS = ([f"m{i}" for i in range(1, 9)] + [f"f{i}" for i in range(1, 6)]
+            + ["klatt", "klatt2", "klatt3", "Andy", "Annie", "adam", "linda", "steph", "john", "david",
+               "Alex", "aunty", "benjamin"])
 
 
-def synthesise(text: str, voice: str, rate: int, pitch: int, sample_rate: int) -> np.ndarray:
-    """espeak-ng -> sox resampling; returns float32 samples in [-1, 1]."""
-    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "--stdout", text],
-                         check=True, capture_output=True).stdout
+def synthesise(text: str, voice: str, rate: int, pitch: int, gap: int, sample_rate: int) -> np.ndarray:
+    """espeak-ng -> sox resampling; returns float32 samples in [-1, 1].
+
+    rate: words per minute; pitch: 0-99; gap: extra pause between words in units of 10 ms.
+    """
+    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "-g", str(gap),
+                          "--stdout", text], check=True, capture_output=True).stdout
     out = subprocess.run(["sox", "-t", "wav", "-", "-t", "wav", "-r", str(sample_rate), "-b", "16", "-"],
                          input=wav, check=True, capture_output=True).stdout
     samples, _ = sf.read(io.BytesIO(out), dtype="float32")
     return samples
 
 
+def pad(x: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """0.1-0.5 s of digital silence before and after (the noise then fills it)."""
+    lead, trail = (int(rng.uniform(0.1, 0.5) * sample_rate) for _ in range(2))
+    return np.concatenate([np.zeros(lead, x.dtype), x, np.zeros(trail, x.dtype)])
+
+
 def add_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
-    """Additive noise at ``snr_db`` relative to the speech power: white or one-pole low-passed."""
+    """Additive noise at ``snr_db`` relative to the speech power: white or band-passed (integrated
+    white noise less its 200-sample moving average)."""
     noise = rng.standard_normal(len(x)).astype(np.float32)
     if rng.random() < 0.5:
         noise = np.cumsum(noise) * 0.05
@@ -75,15 +89,15 @@ def main() -> int:
         wav_scp, text, utt2spk = {}, {}, {}
         for accent, variant in speakers:
             spk = f"{accent}-{variant}"
-            rate, pitch = int(rng.integers(130, 200)), int(rng.integers(25, 75))
+            rate, pitch, gap = int(rng.integers(120, 210)), int(rng.integers(20, 80)), int(rng.integers(0, 5))
             for i in range(args.utts_per_speaker):
                 urng = np.random.default_rng([args.seed, pairs.index((accent, variant)), i])
                 words = [WORDS[d] for d in urng.integers(0, 10, size=int(urng.integers(1, 8)))]
                 utt = f"{spk}-{i:03d}"
                 path = (args.audio_dir / f"{utt}.wav").resolve()
                 if not path.exists():  # resumable: finished files are kept
-                    x = synthesise(" ".join(words), f"{accent}+{variant}", rate, pitch, args.sample_rate)
-                    y = add_noise(x, float(urng.uniform(snr_lo, snr_hi)), urng)
+                    x = synthesise(" ".join(words), f"{accent}+{variant}", rate, pitch, gap, args.sample_rate)
+                    y = add_noise(pad(x, args.sample_rate, urng), float(urng.uniform(snr_lo, snr_hi)), urng)
                     tmp = path.with_suffix(".tmp.wav")
                     sf.write(tmp, y, args.sample_rate, subtype="PCM_16")
                     tmp.replace(path)
