@@ -140,7 +140,7 @@ fi
 if run_stage 6; then
   log "Stage 6: Deep GMM initialised from the DNN, then joint training"
   if todo $exp/dgmm/init.pt $exp/dnn/final.pt $dgmm_config; then
-    rm -f $exp/dgmm/final.pt $exp/dgmm/checkpoint.pt   # a new initial model starts training afresh
+    rm -f $exp/dgmm/{init,final,best,checkpoint}.pt   # a new initial model starts training afresh
     steps/init_dgmm.sh --nnet-config $dgmm_config --num-threads $num_threads \
       data/fbank/$train $exp/ali_$train $exp/dnn $exp/dgmm
   fi

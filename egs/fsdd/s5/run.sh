@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Free Spoken Digit Dataset (isolated digits, 8 kHz, 6 male speakers) through the Deep GMM pipeline.
+# Speaker-disjoint, as the compiled-Kaldi reference run (../shared/kaldi_ref/fsdd): test speaker theo,
+# the other five train (one of them held out for cross-validation by the networks' configs).
+# Grammar: exactly one digit per utterance, optional silence around it (from L).
+#   ./run.sh --corpus-dir /path/to/free-spoken-digit-dataset            # GMM bootstrap: mono + tri1
+#   ./run.sh --corpus-dir DIR --kaldi-ali /path/to/kaldi/exp/tri1_ali    # Kaldi's alignments instead
+# A finished stage is skipped; delete an output (or --force true) to redo it and what follows.
+
+# Begin configuration section.
+stage=0
+stop_stage=100
+corpus_dir=          # FSDD repository folder (recordings/*.wav); empty: download into downloads/
+kaldi_ali=           # Kaldi alignment dir of data/train to import instead of training GMMs
+force=false          # redo stages even when their outputs are up to date
+nj=2                 # parallel jobs
+dnn_config=conf/dnn.yaml
+dgmm_config=conf/dgmm.yaml
+# End configuration section.
+
+. ./cmd.sh || exit 1
+. ./path.sh || exit 1
+help_message="Usage: $0 [--stage N] [--stop-stage N] [--corpus-dir DIR] [--kaldi-ali DIR] [--force true]
+e.g.: $0 --corpus-dir ../../../../shared/corpora/fsdd"
+. utils/parse_options.sh || exit 1
+set -euo pipefail
+
+url=https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1.0.10.tar.gz
+log() { echo "$(date '+%Y-%m-%d %H:%M:%S') ($(basename "$0"):${BASH_LINENO[0]}) $*"; }
+todo() { $force || ! utils/uptodate.sh "$@"; }
+run_stage() { [ $stage -le $1 ] && [ $stop_stage -ge $1 ]; }
+
+if run_stage 0; then
+  log "Stage 0: data/train (5 speakers) and data/test (theo)"
+  if todo data/test/.prepared; then
+    if [ -z "$corpus_dir" ]; then
+      utils/download_and_untar.sh $url downloads
+      corpus_dir=downloads/free-spoken-digit-dataset-1.0.10
+    fi
+    local/prepare_data.py --test-speakers theo "$corpus_dir" data
+    for x in train test; do utils/validate_data_dir.sh --no-feats data/$x; done
+    touch data/train/.prepared data/test/.prepared
+  fi
+fi
+
+if run_stage 1; then
+  log "Stage 1: fbank features and CMVN stats in data/fbank/ (the GMM stages make MFCCs themselves)"
+  for x in train test; do
+    if todo data/fbank/$x/.done data/$x/.prepared; then
+      utils/copy_data_dir.sh data/$x data/fbank/$x
+      steps/make_fbank.sh --nj $nj --cmd "$train_cmd" --fbank-config conf/fbank.conf data/fbank/$x exp/make_fbank/$x fbank
+      steps/compute_cmvn_stats.sh data/fbank/$x exp/make_fbank/$x fbank
+      utils/validate_data_dir.sh data/fbank/$x
+      touch data/fbank/$x/.done
+    fi
+  done
+fi
+
+if run_stage 2; then
+  log "Stage 2: dict, lang and the one-digit grammar"
+  if todo data/lang_test/G.fst data/train/.prepared local/lexicon_words.txt; then
+    python3 -m dgmm.bin.prepare_dict --lexicon local/lexicon_words.txt --oov "<UNK>" data/train/text data/local/dict
+    utils/prepare_lang.sh data/local/dict "<UNK>" data/local/lang data/lang
+    utils/format_lm.sh --grammar isolated data/lang data/lang_test
+  fi
+fi
+
+# Stages 3-9: GMM bootstrap (or --kaldi-ali import) -> DNN -> DGMM -> priors -> archives -> WER.
+if [ $stop_stage -ge 3 ]; then
+  steps/dgmm_pipeline.sh --stage $stage --stop-stage $stop_stage --force $force --nj $nj --cmd "$train_cmd" \
+    --train train --test-sets test --mono-opts "--totgauss 400" --tri "120 1000" \
+    --dnn-config $dnn_config --dgmm-config $dgmm_config ${kaldi_ali:+--kaldi-ali "$kaldi_ali"}
+fi
+
+log "Done (stages $stage..$stop_stage)"
