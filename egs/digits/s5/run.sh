@@ -5,7 +5,7 @@
 # at a random SNR; train and test speakers are disjoint (one in five training speakers is held out for
 # cross-validation by the networks' configs). Grammar: a loop over the ten digit words with optional
 # silence between them (no LM: digit strings are uniformly random).
-#   ./run.sh                                              # everything (about 10 minutes on 2 cores)
+#   ./run.sh                                              # everything (9 minutes on a busy 2-core machine)
 #   ./run.sh --num-train-speakers 8 --utts-per-speaker 10 --stop-stage 2   # a small corpus, data only
 # A finished stage is skipped; delete an output (or --force true) to redo it and what follows.
 # Changing a synthesis option synthesises a new corpus (and so redoes every later stage).
