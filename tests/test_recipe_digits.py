@@ -59,7 +59,7 @@ def test_digits_end_to_end_and_rerun(tmp_path):
     wers = {name: wer(d / "scoring_kaldi" / "best_wer") for name, d in
             (("gmm", exp / "gmm_decode_test"), ("dnn", exp / "dnn" / "decode_test"),
              ("dgmm", exp / "dgmm" / "decode_test"))}
-    assert max(wers.values()) < 40.0, wers     # chance is ~90%: every system has learnt the digits
+    assert max(wers.values()) < 25.0, wers     # chance is ~90%: every system has learnt the digits
     table = r.stdout[r.stdout.index("| system |"):]
     assert "| dnn |" in table and "| dgmm |" in table and "GMM-HMM" in table
 
