@@ -63,7 +63,7 @@ if run_stage 1; then
 fi
 
 if run_stage 2; then
-  log "Stage 2: CMUdict lexicon, lang, word trigram of the training transcripts, phone bigram (PER)"
+  log "Stage 2: CMUdict lexicon, lang, word trigram of the training transcripts"
   if todo data/lang_test/G.fst data/train/.prepared ${lm_extra_text:+"$lm_extra_text"}; then
     mkdir -p data/local/lm
     lm_text=data/train/text; lm_opts=
@@ -120,7 +120,7 @@ if run_stage 10; then
   done
   for x in dev test; do
     for d in exp/gmm_decode_$x exp/dnn/decode_$x exp/dgmm/decode_$x; do
-      [ -f $d/scoring_per/per ] && echo "$d: $(cat $d/scoring_per/per)"
+      [ -f $d/scoring_per/per ] && echo "$d: $(head -n 1 $d/scoring_per/per)"
     done
   done
 fi
