@@ -13,6 +13,7 @@ max_active=7000       # maximum active states
 model=                # default <decode-dir>/../final.mdl
 wav_dir=              # where relative wav.scp paths are resolved when there is no feats.scp
 skip_scoring=false    # do not score
+decode_opts=          # more steps/decode.sh options, e.g. the scoring grid "--min-lmwt 10 --max-lmwt 14"
 # End configuration section.
 
 echo "$0 $@"  # Print the command line for logging.
@@ -45,5 +46,6 @@ export OPENBLAS_NUM_THREADS=1
 opts=""
 [ -n "$wav_dir" ] && opts="--wav-dir $wav_dir"
 $cmd "$dir/log/loglikes.log" python -m dgmm.bin.gmm_decode $opts "$model" "$data" "$dir" || exit 1
+# shellcheck disable=SC2086
 steps/decode.sh --nj "$nj" --cmd "$cmd" --acwt "$acwt" --beam "$beam" --lattice-beam "$lattice_beam" \
-  --max-active "$max_active" --model "$model" --skip-scoring "$skip_scoring" "$graphdir" "$data" "$dir"
+  --max-active "$max_active" --model "$model" --skip-scoring "$skip_scoring" $decode_opts "$graphdir" "$data" "$dir"

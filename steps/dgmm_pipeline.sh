@@ -32,7 +32,7 @@ gmm_decode=true          # decode the test sets with the GMM (the GMM-HMM baseli
 dnn_config=conf/dnn.yaml     # DNN model/data/training configuration
 dgmm_config=conf/dgmm.yaml   # Deep GMM configuration
 num_threads=1            # torch threads per training process
-decode_opts=             # extra steps/decode.sh options for the networks, e.g. "--beam 15"
+decode_opts=             # extra steps/decode.sh options for all systems, e.g. "--beam 15 --min-lmwt 10"
 exp=exp                  # experiment root
 # End configuration section.
 
@@ -110,7 +110,8 @@ if run_stage 3; then
   if $gmm_decode; then
     for x in "${sets[@]}"; do
       if todo $exp/gmm_decode_$x/scoring_kaldi/best_wer $exp/graph/HCLG.fst; then
-        steps/decode_gmm.sh --nj "$(jobs_for $x)" --cmd "$cmd" --model $gmm/final.mdl $exp/graph data/$x $exp/gmm_decode_$x
+        steps/decode_gmm.sh --nj "$(jobs_for $x)" --cmd "$cmd" --model $gmm/final.mdl --decode-opts "$decode_opts" \
+          $exp/graph data/$x $exp/gmm_decode_$x
       fi
     done
   fi
