@@ -52,13 +52,7 @@ fi
 if run_stage 1; then
   log "Stage 1: fbank features and CMVN stats in data/fbank/ (the GMM stages make MFCCs themselves)"
   for x in $sets; do
-    if todo data/fbank/$x/.done data/$x/.prepared conf/fbank.conf; then
-      utils/copy_data_dir.sh data/$x data/fbank/$x
-      steps/make_fbank.sh --nj $nj --cmd "$train_cmd" --fbank-config conf/fbank.conf data/fbank/$x exp/make_fbank/$x fbank
-      steps/compute_cmvn_stats.sh data/fbank/$x exp/make_fbank/$x fbank
-      utils/validate_data_dir.sh data/fbank/$x
-      touch data/fbank/$x/.done
-    fi
+    steps/make_fbank_cmvn.sh --nj $nj --cmd "$train_cmd" --force $force data/$x data/fbank/$x
   done
 fi
 
