@@ -208,3 +208,24 @@ def test_init_from_data():
         assert torch.allclose(layer.log_vars[s].exp().mean(-1), torch.full((g,), 0.25), rtol=0.2)
     with pytest.raises(ValueError, match="labels outside"):
         layer.init_from_data(x, torch.full((400,), 3))
+
+
+def test_deep_gmm_trains_under_bf16_autocast():
+    """bf16 autocast (the trainer's --bf16): the GMM layer runs in float32 inside it and gives the
+    float32 result for the bottleneck values autocast produced; gradients reach every parameter."""
+    from dgmm.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model({"type": "dgmm", "input_dim": 20, "num_states": 7, "hidden_layers": 1,
+                         "hidden_dim": 16, "bottleneck_dim": 6, "num_components": 2})
+    x, y = torch.randn(32, 20), torch.randint(0, 7, (32,))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        h = model.bottleneck(model.hidden(x))
+        ll = model.gmm(h)
+        loss, _ = model.training_loss(x, y)
+    assert h.dtype == torch.bfloat16 and ll.dtype == torch.float32
+    ref = model.gmm(h.float())
+    assert torch.allclose(ll, ref)
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters() if p.requires_grad)

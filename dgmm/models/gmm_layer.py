@@ -78,7 +78,11 @@ def gmm_log_likelihoods(x: Tensor, means: Tensor, log_vars: Tensor, weight_logit
     if log_vars.shape != means.shape or weight_logits.shape != means.shape[:2]:
         raise ValueError(f"gmm_log_likelihoods: shapes means {tuple(means.shape)}, log_vars "
                          f"{tuple(log_vars.shape)}, weight_logits {tuple(weight_logits.shape)} disagree")
-    return _GMMLogLikelihood.apply(x, means, log_vars, weight_logits, float(var_floor), bool(exact))
+    # The layer keeps its own precision under autocast (bf16 training): its float32 cancellation
+    # control needs float32 inputs; the gradient reaching x is cast back to x's dtype by autograd.
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        return _GMMLogLikelihood.apply(x.to(means.dtype), means, log_vars, weight_logits,
+                                       float(var_floor), bool(exact))
 
 
 # Float32 denormals make CPU GEMMs dozens of times slower. Responsibilities are kept >= e^-80 (a
