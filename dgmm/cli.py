@@ -17,6 +17,13 @@ class DgmmError(Exception):
     """An error caused by the user's input, reported without a traceback."""
 
 
+def kaldi_bool(s: str) -> bool:
+    """A Kaldi boolean option value, ``true`` or ``false`` (argparse ``type=`` and config files)."""
+    if s not in ("true", "false"):
+        raise ValueError(f"expected true or false, got {s!r}")
+    return s == "true"
+
+
 def setup_logging(prog: str, verbose: bool = False) -> logging.Logger:
     """Kaldi-like log lines on stderr: ``LOG (prog) message`` / ``WARNING (prog) ...``."""
     handler = logging.StreamHandler(sys.stderr)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import kaldiio
 
-from dgmm.cli import DgmmError, run_main, setup_logging
+from dgmm.cli import DgmmError, run_main, setup_logging, kaldi_bool
 from dgmm.decode.decoder import DecoderConfig, MappedDecoder
 from dgmm.decode.features import job_utterances
 from dgmm.decode.fst_io import read_fst
@@ -27,15 +27,6 @@ from dgmm.fileutil import atomic_open
 from dgmm.kaldi.transition_model import read_transition_model
 
 log = logging.getLogger("decode")
-
-
-def str2bool(v: str) -> bool:
-    if v.lower() in ("true", "1"):
-        return True
-    if v.lower() in ("false", "0"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {v!r}")
-
 
 def parse_lmwt_range(spec: str) -> list[int]:
     """``7:17`` -> [7, ..., 17]; empty -> []."""
@@ -78,7 +69,7 @@ def main(argv=None) -> int:
     p.add_argument("--max-active", type=int, default=7000)
     p.add_argument("--min-active", type=int, default=200)
     p.add_argument("--lattice-beam", type=float, default=6.0)
-    p.add_argument("--allow-partial", type=str2bool, default=True)
+    p.add_argument("--allow-partial", type=kaldi_bool, default=True)
     p.add_argument("--word-symbol-table", default="", help="words.txt: log hypotheses as words")
     p.add_argument("--nj", type=int, default=1)
     p.add_argument("--job", type=int, default=1)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from dgmm.cli import DgmmError, run_main, setup_logging
+from dgmm.cli import DgmmError, run_main, setup_logging, kaldi_bool
 from dgmm.data.audio import data_dir_audio
 from dgmm.features.fbank import FbankConfig, compute_fbank
 from dgmm.kaldi.archive import ArchiveWriter
@@ -21,18 +21,11 @@ from dgmm.kaldi.tables import write_table
 
 log = logging.getLogger("make_fbank")
 
-
-def _bool(s: str) -> bool:
-    if s not in ("true", "false"):
-        raise argparse.ArgumentTypeError(f"expected true or false, got {s!r}")
-    return s == "true"
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="make_fbank", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", help="Kaldi-style fbank options file (--name=value lines)")
-    p.add_argument("--compress", type=_bool, default=True, help="Kaldi CompressedMatrix (default true)")
+    p.add_argument("--compress", type=kaldi_bool, default=True, help="Kaldi CompressedMatrix (default true)")
     p.add_argument("--write-utt2num-frames", help="write '<utt> <frames>' lines here")
     p.add_argument("--write-utt2dur", help="write '<utt> <seconds>' lines here")
     p.add_argument("data_dir")

@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dgmm.bin.decode import str2bool
-from dgmm.cli import DgmmError, run_main, setup_logging
+from dgmm.cli import DgmmError, run_main, setup_logging, kaldi_bool
 from dgmm.decode.features import InputPipeline, feats_table, job_utterances
 from dgmm.decode.loglikes import GMM_OUTPUTS, acoustic_scores
 from dgmm.decode.prior import read_log_prior
@@ -41,7 +40,7 @@ def main(argv=None) -> int:
     p.add_argument("--prior", default="", help="prior vector file (probabilities), e.g. <model-dir>/prior.vec")
     p.add_argument("--prior-scale", type=float, default=1.0)
     p.add_argument("--gmm-output", choices=GMM_OUTPUTS, default="loglik")
-    p.add_argument("--compress", type=str2bool, default=False)
+    p.add_argument("--compress", type=kaldi_bool, default=False)
     p.add_argument("--transition-model", default="", help="final.mdl: check num_pdfs against it")
     p.add_argument("--num-threads", type=int, default=1)
     p.add_argument("model")

@@ -12,29 +12,22 @@ from __future__ import annotations
 
 import argparse
 
-from dgmm.cli import run_main, setup_logging
+from dgmm.cli import run_main, setup_logging, kaldi_bool
 from dgmm.lang.prepare_lang import LangOptions, prepare_lang
-
-
-def _bool(s: str) -> bool:
-    if s not in ("true", "false"):
-        raise argparse.ArgumentTypeError(f"expected true or false, got {s!r}")
-    return s == "true"
-
 
 def main(argv=None) -> int:
     d = LangOptions()
     p = argparse.ArgumentParser(prog="prepare_lang", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--position-dependent-phones", type=_bool, default=d.position_dependent_phones,
+    p.add_argument("--position-dependent-phones", type=kaldi_bool, default=d.position_dependent_phones,
                    metavar="true|false", help="word-position markers _B _E _I _S on phones (default: true)")
     p.add_argument("--sil-prob", type=float, default=d.sil_prob,
                    help="probability of optional silence between words in L (default: %(default)s)")
     p.add_argument("--num-sil-states", type=int, default=d.num_sil_states, help="(default: %(default)s)")
     p.add_argument("--num-nonsil-states", type=int, default=d.num_nonsil_states, help="(default: %(default)s)")
-    p.add_argument("--share-silence-phones", type=_bool, default=d.share_silence_phones, metavar="true|false",
+    p.add_argument("--share-silence-phones", type=kaldi_bool, default=d.share_silence_phones, metavar="true|false",
                    help="one tree root for all silence phones (default: false)")
-    p.add_argument("--share-state-roots", type=_bool, default=d.share_state_roots, metavar="true|false",
+    p.add_argument("--share-state-roots", type=kaldi_bool, default=d.share_state_roots, metavar="true|false",
                    help="one tree root per phone for all its states (default: true)")
     p.add_argument("dict_dir")
     p.add_argument("oov_word")

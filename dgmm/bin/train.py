@@ -21,19 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dgmm.cli import DgmmError, run_main, setup_logging
+from dgmm.cli import DgmmError, run_main, setup_logging, kaldi_bool
 from dgmm.data.frames import load_train_cv
 from dgmm.train.config import load_config, save_config
 from dgmm.train.trainer import TrainConfig, Trainer
-
-
-def _bool(s: str) -> bool:
-    if s.lower() in ("true", "1", "yes"):
-        return True
-    if s.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {s!r}")
-
 
 def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="train", description=__doc__.split("\n")[0],
@@ -48,8 +39,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--init-model", help="start from this model file instead of building one")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
     p.add_argument("--seed", type=int, help="overrides train.seed")
-    p.add_argument("--bf16", type=_bool, help="bfloat16 autocast (overrides train.bf16)")
-    p.add_argument("--resume", type=_bool, default=True,
+    p.add_argument("--bf16", type=kaldi_bool, help="bfloat16 autocast (overrides train.bf16)")
+    p.add_argument("--resume", type=kaldi_bool, default=True,
                    help="continue from <exp-dir>/checkpoint.pt when present (default: true)")
     p.add_argument("--num-threads", type=int, default=0, help="torch intra-op threads (0: torch default)")
     p.add_argument("--verbose", action="store_true")

@@ -13,14 +13,7 @@ from dataclasses import dataclass, fields
 import kaldi_native_fbank as knf
 import numpy as np
 
-from dgmm.cli import DgmmError
-
-
-def _bool(s: str) -> bool:
-    if s not in ("true", "false"):
-        raise ValueError(f"expected true or false, got {s!r}")
-    return s == "true"
-
+from dgmm.cli import DgmmError, kaldi_bool
 
 @dataclass
 class FbankConfig:
@@ -60,7 +53,7 @@ class FbankConfig:
     def from_options(cls, lines: list[str], source: str = "command line") -> "FbankConfig":
         """Parse ``--name=value`` options (config-file lines or argv); unknown names are errors."""
         types = {f.name: f.type for f in fields(cls)}
-        conv = {"float": float, "int": int, "bool": _bool, "str": str}
+        conv = {"float": float, "int": int, "bool": kaldi_bool, "str": str}
         values = {}
         for lineno, raw in enumerate(lines, 1):
             line = raw.split("#", 1)[0].strip()
