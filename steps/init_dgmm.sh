@@ -10,7 +10,7 @@ nnet_config=conf/dgmm.yaml  # model/data/train configuration (YAML)
 num_hidden_to_copy=0     # DNN hidden layers to copy (0: all but the last)
 init_frames=100000       # frames for the data-driven GMM initialisation (0: random)
 seed=777                 # random seed
-num_threads=0            # torch threads (0: torch's default)
+num_threads=1            # torch threads (0: torch's default; more than 1 was 10x slower on 2 shared cores)
 # End configuration section.
 
 echo "$0 $@"  # Print the command line for logging.
