@@ -73,32 +73,27 @@ def rate(step, frames_per_call: int, seconds: float, warmup: int = 2, windows: i
     return statistics.median(out)
 
 
+def endless_batches(order):
+    """Frame ids of batch after batch of ``order``, starting over at the end (timing never runs dry)."""
+    while True:
+        for frames, _ in iter_batches(order, B):
+            yield frames
+
+
 def loader_step(data, order):
-    it = iter_batches(order, B)
-    state = {"it": it}
+    batches = endless_batches(order)
 
     def step():
-        try:
-            frames, _ = next(state["it"])
-        except StopIteration:
-            state["it"] = iter_batches(order, B)
-            frames, _ = next(state["it"])
-        data.gather(frames, L, R)
+        data.gather(next(batches), L, R)
     return step
 
 
 def train_step(model, data, order):
     opt = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
-    load = iter_batches(order, B)
-    state = {"it": load}
+    batches = endless_batches(order)
 
     def step():
-        try:
-            frames, _ = next(state["it"])
-        except StopIteration:
-            state["it"] = iter_batches(order, B)
-            frames, _ = next(state["it"])
-        x, y = data.gather(frames, L, R)
+        x, y = data.gather(next(batches), L, R)
         loss, _ = model.training_loss(x, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
