@@ -31,6 +31,7 @@ kaldi_test_ali=          # with --kaldi-ali: "<set>=<ali-dir> ..." Kaldi alignme
 gmm_decode=true          # decode the test sets with the GMM (the GMM-HMM baseline row)
 dnn_config=conf/dnn.yaml     # DNN model/data/training configuration
 dgmm_config=conf/dgmm.yaml   # Deep GMM configuration
+dsgmm_config=            # Deep Subspace GMM configuration (model.type dsgmm): also train exp/dsgmm
 num_threads=1            # torch threads per training process
 decode_opts=             # extra steps/decode.sh options for all systems, e.g. "--beam 15 --min-lmwt 10"
 exp=exp                  # experiment root
@@ -47,6 +48,7 @@ Options:
   --tri '<leaves> <gauss>'       # triphone system after the monophone one ($tri)
   --kaldi-ali <dir>              # import a Kaldi system's alignments instead of training GMMs
   --dnn-config <yaml> --dgmm-config <yaml>
+  --dsgmm-config <yaml>          # also a Deep Subspace GMM, initialised from the DNN as the DGMM
   --nj <n> --force <true|false>
 e.g.: $0 --train train_yesno --test-sets test_yesno --mono-opts '--totgauss 400' --nj 1"
 . utils/parse_options.sh || exit 1
@@ -61,6 +63,9 @@ jobs_for() {  # jobs for data set $1: data dirs are split by speaker, so at most
   echo $(( n < nj ? n : nj ))
 }
 main_test=${sets[0]}
+gmm_systems=dgmm                              # the networks with a GMM layer, each from the DNN
+[ -n "$dsgmm_config" ] && gmm_systems="dgmm dsgmm"
+config_of() { if [ "$1" = dsgmm ]; then echo "$dsgmm_config"; else echo "$dgmm_config"; fi; }
 
 for x in $train "${sets[@]}"; do
   for f in data/$x/text data/fbank/$x/feats.scp; do
@@ -139,16 +144,19 @@ if run_stage 5; then
 fi
 
 if run_stage 6; then
-  log "Stage 6: Deep GMM initialised from the DNN, then joint training"
-  if todo $exp/dgmm/init.pt $exp/dnn/final.pt $dgmm_config; then
-    rm -f $exp/dgmm/{init,final,best,checkpoint}.pt   # a new initial model starts training afresh
-    steps/init_dgmm.sh --nnet-config $dgmm_config --num-threads $num_threads \
-      data/fbank/$train $exp/ali_$train $exp/dnn $exp/dgmm
-  fi
-  if todo $exp/dgmm/final.pt $exp/dgmm/init.pt; then
-    steps/train_dgmm.sh --nnet-config $dgmm_config --num-threads $num_threads \
-      data/fbank/$train $exp/ali_$train $exp/dgmm
-  fi
+  log "Stage 6: Deep GMM initialised from the DNN, then joint training ($gmm_systems)"
+  for sys in $gmm_systems; do
+    conf=$(config_of $sys)
+    if todo $exp/$sys/init.pt $exp/dnn/final.pt $conf; then
+      rm -f $exp/$sys/{init,final,best,checkpoint}.pt   # a new initial model starts training afresh
+      steps/init_dgmm.sh --nnet-config $conf --num-threads $num_threads \
+        data/fbank/$train $exp/ali_$train $exp/dnn $exp/$sys
+    fi
+    if todo $exp/$sys/final.pt $exp/$sys/init.pt; then
+      steps/train_dgmm.sh --nnet-config $conf --num-threads $num_threads \
+        data/fbank/$train $exp/ali_$train $exp/$sys
+    fi
+  done
 fi
 
 if run_stage 7; then
@@ -160,7 +168,7 @@ fi
 
 if run_stage 8; then
   log "Stage 8: WFST-ready log-likelihood archives, decoding and scoring"
-  for sys in dnn dgmm; do
+  for sys in dnn $gmm_systems; do
     for x in "${sets[@]}"; do
       d=$exp/$sys/decode_$x
       if todo $d/scoring_kaldi/best_wer $exp/$sys/final.pt $exp/graph/HCLG.fst; then
@@ -176,16 +184,18 @@ fi
 if run_stage 9; then
   log "Stage 9: test-set state accuracy and results"
   for x in "${sets[@]}"; do
-    for sys in dnn dgmm; do
+    for sys in dnn $gmm_systems; do
       if todo $exp/$sys/frame_accuracy.$x $exp/$sys/final.pt $exp/ali_$x/pdf_ali.scp; then
         python3 -m dgmm.bin.frame_accuracy data/fbank/$x $exp/ali_$x $exp/$sys > /dev/null
       fi
     done
     gmm_row=
     if $gmm_decode; then gmm_row="GMM-HMM ($gmm)=$exp/gmm_decode_$x"; fi
-    if todo $exp/RESULTS.$x.md $exp/{dnn,dgmm}/frame_accuracy.$x $exp/{dnn,dgmm}/decode_$x/scoring_kaldi/best_wer; then
+    systems=()
+    for sys in dnn $gmm_systems; do systems+=($exp/$sys); done
+    if todo $exp/RESULTS.$x.md $(for d in "${systems[@]}"; do echo $d/frame_accuracy.$x $d/decode_$x/scoring_kaldi/best_wer; done); then
       python3 -m dgmm.bin.results_table --test-set $x --gmm-model $gmm/final.mdl \
-        ${gmm_row:+"$gmm_row"} $exp/dnn $exp/dgmm > $exp/RESULTS.$x.md
+        ${gmm_row:+"$gmm_row"} "${systems[@]}" > $exp/RESULTS.$x.md
     fi
     echo "Results on $x ($exp/RESULTS.$x.md):"
     cat $exp/RESULTS.$x.md
