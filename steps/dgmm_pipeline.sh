@@ -28,6 +28,8 @@ boost_silence=1.0        # GMM alignment silence boost
 kaldi_ali=               # Kaldi alignment dir of <train> (ali.*.gz, final.mdl, tree): no GMM training
 kaldi_test_ali=          # with --kaldi-ali: "<set>=<ali-dir> ..." Kaldi alignments of test sets
                          # (default: aligned here with the Kaldi model, which needs MFCC+delta features)
+graph=                   # an existing decoding graph dir (HCLG.fst, words.txt) to use instead of
+                         # building <exp>/graph, e.g. a Kaldi recipe's exp/tri3/graph
 gmm_decode=true          # decode the test sets with the GMM (the GMM-HMM baseline row)
 dnn_config=conf/dnn.yaml     # DNN model/data/training configuration
 dgmm_config=conf/dgmm.yaml   # Deep GMM configuration
@@ -47,6 +49,7 @@ Options:
   --mono-opts <opts>             # ($mono_opts)
   --tri '<leaves> <gauss>'       # triphone system after the monophone one ($tri)
   --kaldi-ali <dir>              # import a Kaldi system's alignments instead of training GMMs
+  --graph <dir>                  # decode with this graph (e.g. Kaldi's exp/tri3/graph) instead of mkgraph
   --dnn-config <yaml> --dgmm-config <yaml>
   --dsgmm-config <yaml>          # also a Deep Subspace GMM, initialised from the DNN as the DGMM
   --nj <n> --force <true|false>
@@ -76,6 +79,7 @@ done
 # The GMM system whose alignments, graph and baseline row the networks use.
 if [ -n "$kaldi_ali" ]; then gmm=$kaldi_ali; elif [ -n "$tri" ]; then gmm=$exp/tri1; else gmm=$exp/mono; fi
 train_ali=${kaldi_ali:-${gmm}_ali}
+build_graph=false; [ -z "$graph" ] && { build_graph=true; graph=$exp/graph; }
 test_ali() {  # the alignment dir of test set $1
   local kv
   for kv in $kaldi_test_ali; do [ "${kv%%=*}" = "$1" ] && { echo "${kv#*=}"; return; }; done
@@ -109,14 +113,14 @@ if run_stage 3; then
       steps/align_si.sh --nj "$(jobs_for $x)" --cmd "$cmd" data/$x $lang $gmm $d
     fi
   done
-  if todo $exp/graph/HCLG.fst $gmm/final.mdl $lang_test/G.fst; then
-    utils/mkgraph.sh $lang_test $gmm $exp/graph
+  if $build_graph && todo $graph/HCLG.fst $gmm/final.mdl $lang_test/G.fst; then
+    utils/mkgraph.sh $lang_test $gmm $graph
   fi
   if $gmm_decode; then
     for x in "${sets[@]}"; do
-      if todo $exp/gmm_decode_$x/scoring_kaldi/best_wer $exp/graph/HCLG.fst; then
+      if todo $exp/gmm_decode_$x/scoring_kaldi/best_wer $graph/HCLG.fst; then
         steps/decode_gmm.sh --nj "$(jobs_for $x)" --cmd "$cmd" --model $gmm/final.mdl --decode-opts "$decode_opts" \
-          $exp/graph data/$x $exp/gmm_decode_$x
+          $graph data/$x $exp/gmm_decode_$x
       fi
     done
   fi
@@ -171,11 +175,11 @@ if run_stage 8; then
   for sys in dnn $gmm_systems; do
     for x in "${sets[@]}"; do
       d=$exp/$sys/decode_$x
-      if todo $d/scoring_kaldi/best_wer $exp/$sys/final.pt $exp/graph/HCLG.fst; then
+      if todo $d/scoring_kaldi/best_wer $exp/$sys/final.pt $graph/HCLG.fst; then
         rm -f $d/loglikes.scp
         steps/make_loglikes.sh --nj "$(jobs_for $x)" --cmd "$cmd" data/fbank/$x $exp/$sys $d
         # shellcheck disable=SC2086
-        steps/decode.sh --nj "$(jobs_for $x)" --cmd "$cmd" $decode_opts $exp/graph data/fbank/$x $d
+        steps/decode.sh --nj "$(jobs_for $x)" --cmd "$cmd" $decode_opts $graph data/fbank/$x $d
       fi
     done
   done
