@@ -22,6 +22,7 @@ force=false          # redo stages even when their outputs are up to date
 nj=2                 # parallel jobs
 dnn_config=conf/dnn.yaml
 dgmm_config=conf/dgmm.yaml
+dsgmm_config=conf/dsgmm.yaml   # Deep Subspace GMM (empty: none)
 decode_opts="--acwt 0.0833333333 --beam 10 --max-active 2000 --min-lmwt 12 --max-lmwt 12 --word-ins-penalty 0.0"
                      # steps/decode.sh options for the networks: acwt 1/12 (Kaldi's default, LMWT 12); each scoring
                      # setting is a re-decode with the pip-port decoder (~1.2 ms/frame at beam 10, 7 ms at beam 13)
@@ -95,7 +96,8 @@ fi
 if [ $stop_stage -ge 3 ] && [ $stage -le 9 ]; then
   steps/dgmm_pipeline.sh --stage $stage --stop-stage $stop_stage --force $force --nj $nj --cmd "$train_cmd" \
     --train train --test-sets "dev test" --num-threads 1 --decode-opts "$decode_opts" \
-    "${pipeline_ali_opts[@]}" --dnn-config $dnn_config --dgmm-config $dgmm_config
+    "${pipeline_ali_opts[@]}" --dnn-config $dnn_config --dgmm-config $dgmm_config \
+    --dsgmm-config "$dsgmm_config"
 fi
 
 if run_stage 10; then
@@ -103,7 +105,7 @@ if run_stage 10; then
   for x in dev test; do
     ref_ali=exp/gmm_ali_$x
     for kv in ${test_ali:-}; do [ "${kv%%=*}" = $x ] && ref_ali=${kv#*=}; done
-    for d in exp/gmm_decode_$x exp/dnn/decode_$x exp/dgmm/decode_$x; do
+    for d in exp/gmm_decode_$x exp/{dnn,dgmm,dsgmm}/decode_$x; do
       [ -f $d/scoring_kaldi/best_wer ] || continue
       model=$d/../final.mdl   # the GMM decode's model is the last GMM system's
       [ $d = exp/gmm_decode_$x ] && model=exp/tri1/final.mdl
@@ -113,7 +115,7 @@ if run_stage 10; then
     done
   done
   for x in dev test; do
-    for d in exp/gmm_decode_$x exp/dnn/decode_$x exp/dgmm/decode_$x; do
+    for d in exp/gmm_decode_$x exp/{dnn,dgmm,dsgmm}/decode_$x; do
       [ -f $d/scoring_per/per ] && echo "$d: $(head -n 1 $d/scoring_per/per)"
     done
   done
