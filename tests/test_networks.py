@@ -159,3 +159,17 @@ def test_checkpoint_round_trip_and_errors(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "missing.pt")
     assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_identity_bottleneck_feeds_the_input_to_the_gmm_layer():
+    """Table 2's fixed features: no learned transform between the features and the GMM layer."""
+    cfg = {"type": "shallow_gmm", "input_dim": 12, "num_states": 5, "bottleneck_dim": 12, "num_components": 3}
+    fixed = build_model({**cfg, "identity_bottleneck": True})
+    learned = build_model(cfg)
+    x = torch.randn(7, 12)
+    assert torch.equal(fixed.features(x), x)
+    assert torch.allclose(fixed.log_likelihoods(x), fixed.gmm(x))
+    assert count_parameters(learned) - count_parameters(fixed) == 12 * 12
+    assert not any("bottleneck" in k for k in fixed.state_dict())
+    with pytest.raises(ValueError, match="identity_bottleneck needs bottleneck_dim = 12"):
+        build_model({**cfg, "bottleneck_dim": 8, "identity_bottleneck": True})

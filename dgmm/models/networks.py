@@ -23,6 +23,8 @@ Configuration (``build_model(config)``; every default lives in DEFAULTS below):
     subspace_dim    k for "dsgmm" (None: = d)
     subspace_share  "mean" | "mean_weight" | "all" for "dsgmm" (the paper's Table 6)
     freeze_hidden   separate optimisation: hidden layers fixed, bottleneck + GMM (+ prior) trained
+    identity_bottleneck  no learned bottleneck: the GMM layer reads the hidden stack's (or, for a
+                    shallow GMM, the input's) own d dimensions, e.g. fixed engineered features (Table 2)
     var_floor       variance floor of the GMM layer
     exact_gmm       GMM layer accuracy guarantee (gmm_layer.py); False: always the fast float32 path
     prior           "online" (learned, Fig. 2) | "counts" (fixed, set_count_prior) | "none"
@@ -59,6 +61,7 @@ DEFAULTS: dict = {
     "subspace_dim": None,      # k (dsgmm); None: = d
     "subspace_share": "all",   # dsgmm: mean | mean_weight | all
     "freeze_hidden": False,
+    "identity_bottleneck": False,
     "var_floor": 0.01,
     "exact_gmm": True,
     "prior": "online",
@@ -87,6 +90,10 @@ def resolve_config(config: dict) -> dict:
     for key in ("input_dim", "num_states", "hidden_dim", "bottleneck_dim", "num_components"):
         if int(c[key]) < 1:
             raise ValueError(f"model config: {key} must be >= 1, got {c[key]}")
+    below = c["hidden_dim"] if c["hidden_layers"] else c["input_dim"]
+    if c["identity_bottleneck"] and c["type"] != "dnn" and c["bottleneck_dim"] != below:
+        raise ValueError(f"model config: identity_bottleneck needs bottleneck_dim = {below} (the dimension "
+                         f"below the GMM layer), got {c['bottleneck_dim']}")
     return c
 
 
@@ -147,7 +154,10 @@ class DeepGMM(nn.Module):
             raise ValueError("DeepGMM: config type 'dnn' is the DNN class")
         d = c["bottleneck_dim"]
         self.hidden = hidden_stack(c["input_dim"], c["hidden_layers"], c["hidden_dim"])
-        self.bottleneck = nn.Linear(c["hidden_dim"] if c["hidden_layers"] else c["input_dim"], d, bias=False)
+        if c["identity_bottleneck"]:
+            self.bottleneck = nn.Identity()
+        else:
+            self.bottleneck = nn.Linear(c["hidden_dim"] if c["hidden_layers"] else c["input_dim"], d, bias=False)
         if c["type"] == "dsgmm":
             self.gmm = SubspaceGMMLayer(d, c["num_states"], c["num_components"], c["subspace_dim"],
                                         c["subspace_share"], c["var_floor"], c["exact_gmm"])

@@ -96,7 +96,8 @@ def paper_systems(scale: str, input_dim: int, num_states: int) -> list[System]:
     sgmm["num_components"] = match_parameters(sgmm, "num_components", target, input_dim, num_states)
     dgmm_m = dict(dgmm)
     dgmm_m["bottleneck_dim"] = match_parameters(dgmm, "bottleneck_dim", target, input_dim, num_states)
-    lda = {"type": "shallow_gmm", "bottleneck_dim": sc["lda_dim"], "num_components": sc["lda_components"]}
+    logmel = {"type": "shallow_gmm", "bottleneck_dim": sc["lda_dim"], "num_components": sc["lda_components"]}
+    lda = {**logmel, "identity_bottleneck": True}   # the GMM layer reads the LDA features themselves
     no_splice = {"left_context": 0, "right_context": 0}
     gm = f"GMM({d},{g})"
     systems = [
@@ -108,7 +109,7 @@ def paper_systems(scale: str, input_dim: int, num_states: int) -> list[System]:
         System("sgmm_lda", "gmm", f"shallow GMM({sc['lda_dim']},{sc['lda_components']}) on fixed "
                f"fbank+LDA (splice +-{sc['lda_splice']})", lda, ("2",), feats="lda", train=no_splice),
         System("sgmm_logmel", "gmm", f"shallow GMM({sc['lda_dim']},{sc['lda_components']}) on log-mel, "
-               "learned bottleneck", lda, ("2",)),
+               "learned bottleneck", logmel, ("2",)),
         *[System(f"dgmm_depth{k}", "gmm", f"DGMM {k}x{w} + {gm}, from the DNN", {**dgmm, "hidden_layers": k},
                  ("3",), init="dnn", copy=k) for k in DEPTHS if k != L - 1],
         System("snn", "dnn", f"shallow NN 1x{snn['hidden_dim']}", snn, ("4",)),
