@@ -7,7 +7,9 @@
 # lat.JOB.gz. Otherwise the pip port of Kaldi's LatticeFasterDecoder decodes: it returns the best path
 # only (no lattice), so the 1-best of every scoring setting (LM weight x insertion penalty) is written
 # instead, <decode-dir>/onebest/<LMWT>_<WIP>.JOB.int, found by re-decoding with acoustic scale 1/LMWT on a
-# graph whose word arcs carry the penalty. Its best path at --acwt is <decode-dir>/hyp.JOB.int.
+# graph whose word arcs carry the penalty. Its best path at --acwt is <decode-dir>/hyp.JOB.int; the setting
+# LMWT = 1/acwt, WIP 0 reuses it (no re-decode: --acwt 0.0833333333 --min-lmwt 12 --max-lmwt 12
+# --word-ins-penalty 0.0 costs one decode).
 # Scoring (steps/score.sh) follows unless --skip-scoring true.
 
 # Begin configuration section.
