@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from dgmm.decode.fst_io import FstArrays, _parse, _vector_bytes, read_fst
+from dgmm.fileutil import temp_dir_for
 from dgmm.graph.hmm_fst import add_self_loops, h_transducer
 from dgmm.graph.push_special import push_special
 from dgmm.graph.rmeps_local import remove_eps_local
@@ -152,8 +153,7 @@ def mkgraph(lang_dir: str | os.PathLike, model_dir: str | os.PathLike, graph_dir
     num_pdfs, disambig_tid.int. The graph dir's files are replaced only once everything is built."""
     lang, graph = Path(lang_dir), Path(graph_dir)
     HCLG, disambig_tids, num_pdfs = make_hclg(lang_dir, model_dir, transition_scale, self_loop_scale)
-    graph.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{graph.name}.tmp", dir=graph.parent))
+    tmp = temp_dir_for(graph)
     try:
         (tmp / "phones").mkdir()
         kaldifst.StdConstFst(HCLG).write(str(tmp / "HCLG.fst"))

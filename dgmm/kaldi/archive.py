@@ -13,7 +13,7 @@ from pathlib import Path
 import kaldiio
 import numpy as np
 
-from dgmm.fileutil import atomic_open, tmp_name
+from dgmm.fileutil import atomic_open, remove_stale_temps, tmp_name
 
 _INT32_ELEM = np.dtype([("size", "u1"), ("value", "<i4")])   # packed, 5 bytes
 
@@ -33,9 +33,12 @@ class ArchiveWriter:
                  compress: bool = False):
         self.ark = Path(ark).absolute()
         self.scp = Path(scp).absolute() if scp is not None else None
+        for p in (self.ark, self.scp):   # debris of a killed earlier writer of these paths
+            if p is not None:
+                remove_stale_temps(p)
         self._tmp_ark = tmp_name(self.ark)
         # not tmp_name(scp): that name is taken by atomic_open when the scp is rewritten in __exit__
-        self._tmp_scp = self.scp.with_name(f".{self.scp.name}.part{os.getpid()}") if self.scp else None
+        self._tmp_scp = tmp_name(self.scp, "part") if self.scp else None
         spec = f"ark,scp:{self._tmp_ark},{self._tmp_scp}" if self.scp else f"ark:{self._tmp_ark}"
         self._writer = kaldiio.WriteHelper(spec, compression_method=2 if compress else None)
         self.num_written = 0

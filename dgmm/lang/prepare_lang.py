@@ -16,11 +16,11 @@ import logging
 import math
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from dgmm.fileutil import temp_dir_for
 from dgmm.lang.lexicon import DictDir, LexiconEntry, read_dict_dir
 
 log = logging.getLogger(__name__)
@@ -167,8 +167,7 @@ class _LangWriter:
 
     def __init__(self, lang_dir: Path):
         self.lang_dir = lang_dir
-        lang_dir.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{lang_dir.name}.tmp", dir=lang_dir.parent))
+        self.tmp = temp_dir_for(lang_dir)
         (self.tmp / "phones").mkdir()
         self.files: list[str] = []
 
