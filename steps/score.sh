@@ -6,6 +6,8 @@
 # Hypotheses: Kaldi lattices lat.*.gz (needs KALDI_ROOT: lattice-scale | lattice-add-penalty |
 # lattice-best-path) or the 1-best files onebest/<LMWT>_<WIP>.*.int of steps/decode.sh's pip-port path.
 # Text filters as Kaldi: local/wer_output_filter (both), local/wer_ref_filter, local/wer_hyp_filter.
+# Subword decodes (<lang-or-graph-dir>/subword_boundary.txt, utils/prepare_lang_subword.sh): the decoded
+# pieces are joined to words before the filters, so the WER is on words.
 # --dev-decode-dir takes LMWT/WIP from the dev set's best_wer instead of tuning on this set.
 
 # Begin configuration section.

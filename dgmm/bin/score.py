@@ -6,7 +6,9 @@ e.g.: python -m dgmm.bin.score --min-lmwt 7 --max-lmwt 17 data/test exp/mono/gra
 Reads ``<decode-dir>/onebest/<LMWT>_<WIP>.*.int``, writes ``wer_<LMWT>_<WIP>``, ``scoring_kaldi/``
 (``test_filt.txt``, ``penalty_<WIP>/<LMWT>.txt``, ``best_wer``) and, when sclite is installed,
 ``scoring_kaldi/sclite/`` (``ref.trn``, ``hyp_<LMWT>_<WIP>.trn`` and sclite's ``.sys``/``.pra``/``.dtl``
-for the chosen setting). ``--dev-decode-dir`` takes the setting from the dev set's best_wer.
+for the chosen setting). ``--dev-decode-dir`` takes the setting from the dev set's best_wer. When
+<lang-or-graph-dir> has ``subword_boundary.txt`` (utils/prepare_lang_subword.sh), the hypotheses are
+subword pieces and are joined to words before scoring (the reference stays words).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from dgmm.cli import DgmmError, run_main, setup_logging
 from dgmm.kaldi.symbols import read_symbol_table
 from dgmm.kaldi.tables import read_table
+from dgmm.lang.subword import MARKER_FILE, read_marker
 from dgmm.scoring.sclite import find_sclite, run_sclite, write_trn
 from dgmm.scoring.score import score_dir
 from dgmm.scoring.wer import read_transcripts
@@ -49,8 +52,12 @@ def main(argv=None) -> int:
         raise DgmmError(f"bad LM weight range {a.min_lmwt}..{a.max_lmwt}")
     wips = [w for w in a.word_ins_penalty.split(",") if w]
     words = read_symbol_table(Path(a.lang_or_graph) / "words.txt")
+    marker = Path(a.lang_or_graph) / MARKER_FILE
+    subword = read_marker(marker) if marker.is_file() else None
+    if subword:
+        log.info("%s: joining subword pieces at %r to words before scoring", marker, subword[0])
     chosen, results = score_dir(decode_dir, data / "text", words, list(range(a.min_lmwt, a.max_lmwt + 1)),
-                                wips, a.ref_filter, a.hyp_filter, a.dev_decode_dir)
+                                wips, a.ref_filter, a.hyp_filter, a.dev_decode_dir, subword)
     best = results[chosen.name]
     log.info((decode_dir / "scoring_kaldi" / "best_wer").read_text().strip())
 

@@ -8,14 +8,15 @@ Output, in Kaldi's layout:
   ``wer_<LMWT>_<WIP>``                       compute-wer report,
   ``scoring_kaldi/best_wer``                 ``%WER x.xx [ e / n, i ins, d del, s sub ] <dir>/wer_L_W``.
 The best setting is the lowest WER, first in Kaldi's order (WIP outer, LMWT inner) on ties, as
-``utils/best_wer.sh`` picks it. With a dev decode directory the setting is the one in the dev set's
+``utils/best_wer.sh`` picks it. Subword decodes (a lang/graph dir with ``subword_boundary.txt``, see
+dgmm.lang.subword) are joined from pieces to words before the hypothesis filter, so WER is on words.
+With a dev decode directory the setting is the one in the dev set's
 ``best_wer`` instead (so test is not tuned on test); the test's own best goes to
 ``scoring_kaldi/best_wer_tuned_on_self``.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -67,6 +68,17 @@ def read_onebest(decode_dir: Path, s: Setting, words) -> list[str]:
     return lines
 
 
+def join_subword_lines(lines: list[str], boundary: str, whole_words: list[str]) -> list[str]:
+    """``utt piece...`` lines -> ``utt word...``: pieces joined at the word-boundary mark."""
+    from dgmm.lang.subword import join_pieces
+
+    out = []
+    for line in lines:
+        f = line.split()
+        out.append(" ".join([f[0], *join_pieces(f[1:], boundary, whole_words)]) + "\n")
+    return out
+
+
 def parse_best_wer(path: Path) -> Setting:
     """The (LMWT, WIP) of a ``best_wer`` line ending in ``.../wer_<LMWT>_<WIP>``."""
     text = path.read_text().strip()
@@ -77,8 +89,11 @@ def parse_best_wer(path: Path) -> Setting:
 
 
 def score_dir(decode_dir, data_text, words, lmwts: list[int], wips: list[str],
-              ref_filter: str = "cat", hyp_filter: str = "cat", dev_decode_dir=None):
-    """Score every setting; write Kaldi's files; return (chosen Setting, {name: ErrorCounts})."""
+              ref_filter: str = "cat", hyp_filter: str = "cat", dev_decode_dir=None,
+              subword: tuple[str, list[str]] | None = None):
+    """Score every setting; write Kaldi's files; return (chosen Setting, {name: ErrorCounts}).
+
+    ``subword`` = (boundary mark, whole words): the hypotheses are pieces, joined to words first."""
     d = Path(decode_dir)
     sdir = d / "scoring_kaldi"
     sdir.mkdir(parents=True, exist_ok=True)
@@ -94,7 +109,10 @@ def score_dir(decode_dir, data_text, words, lmwts: list[int], wips: list[str],
         pdir = sdir / f"penalty_{s.wip}"
         pdir.mkdir(exist_ok=True)
         with atomic_open(pdir / f"{s.lmwt}.txt", encoding="utf-8") as f:
-            f.writelines(filter_lines(read_onebest(d, s, words), hyp_filter))
+            hyp = read_onebest(d, s, words)
+            if subword is not None:
+                hyp = join_subword_lines(hyp, *subword)
+            f.writelines(filter_lines(hyp, hyp_filter))
         c = score(refs, read_transcripts(pdir / f"{s.lmwt}.txt"))
         with atomic_open(d / f"wer_{s.name}", encoding="utf-8") as f:
             f.write(f"# dgmm.scoring.wer (= compute-wer --text --mode=present) "

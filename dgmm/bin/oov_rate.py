@@ -1,0 +1,51 @@
+"""Word-level out-of-vocabulary (OOV) rate of Kaldi ``text`` files against a vocabulary.
+
+    python -m dgmm.bin.oov_rate --vocab <words.txt> <text>...
+
+e.g.: python -m dgmm.bin.oov_rate --vocab data/lang/words.txt data/dev/text data/test/text
+
+Prints one line per text: ``<text>: OOV rate 2.87 % (81 / 2818 tokens; 60 / 1067 types) vocabulary 4063``.
+The vocabulary is the first column of <words.txt> (a word list works) without Kaldi's special symbols
+(``<eps> #0 <s> </s>``); a token counts as OOV when it is not in it (so the OOV word ``<UNK>`` of a
+lang dir never makes a word in-vocabulary).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from dgmm.cli import run_main, setup_logging
+from dgmm.kaldi.tables import read_table
+
+
+def read_vocab(path: str) -> set[str]:
+    """The words of a words.txt or word list, without ``<eps>``, ``<s>``, ``</s>`` and ``#n``."""
+    with open(path, encoding="utf-8") as f:
+        words = {line.split()[0] for line in f if line.strip()}
+    return {w for w in words if w not in ("<eps>", "<s>", "</s>") and not (w[0] == "#" and w[1:].isdigit())}
+
+
+def oov_counts(text: dict[str, str], vocab: set[str]) -> tuple[int, int, int, int]:
+    """(OOV tokens, tokens, OOV types, types) of the transcripts ``text`` (utt -> words)."""
+    tokens = [w for words in text.values() for w in words.split()]
+    types = set(tokens)
+    return (sum(w not in vocab for w in tokens), len(tokens), len(types - vocab), len(types))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="oov_rate", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--vocab", required=True, help="words.txt or word list (first column)")
+    p.add_argument("texts", nargs="+", metavar="<text>")
+    a = p.parse_args(argv)
+    setup_logging("oov_rate")
+    vocab = read_vocab(a.vocab)
+    for t in a.texts:
+        oov, n, oov_types, n_types = oov_counts(read_table(t, allow_empty_value=True), vocab)
+        print(f"{t}: OOV rate {100.0 * oov / max(n, 1):.2f} % ({oov} / {n} tokens; {oov_types} / {n_types} "
+              f"types) vocabulary {len(vocab)} ({a.vocab})")
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)
