@@ -25,6 +25,7 @@ Configuration (``build_model(config)``; every default lives in DEFAULTS below):
     freeze_hidden   separate optimisation: hidden layers fixed, bottleneck + GMM (+ prior) trained
     identity_bottleneck  no learned bottleneck: the GMM layer reads the hidden stack's (or, for a
                     shallow GMM, the input's) own d dimensions, e.g. fixed engineered features (Table 2)
+    dropout         dropout probability after every hidden ReLU while training (0: none; no parameters)
     var_floor       variance floor of the GMM layer
     exact_gmm       GMM layer accuracy guarantee (gmm_layer.py); False: always the fast float32 path
     prior           "online" (learned, Fig. 2) | "counts" (fixed, set_count_prior) | "none"
@@ -62,6 +63,7 @@ DEFAULTS: dict = {
     "subspace_share": "all",   # dsgmm: mean | mean_weight | all
     "freeze_hidden": False,
     "identity_bottleneck": False,
+    "dropout": 0.0,
     "var_floor": 0.01,
     "exact_gmm": True,
     "prior": "online",
@@ -87,6 +89,8 @@ def resolve_config(config: dict) -> dict:
         raise ValueError("model config: a shallow_gmm has hidden_layers = 0")
     if c["type"] == "dnn" and c["hidden_layers"] < 1:
         raise ValueError("model config: a dnn needs hidden_layers >= 1")
+    if not 0 <= float(c["dropout"]) < 1:
+        raise ValueError(f"model config: dropout must be in [0, 1), got {c['dropout']}")
     for key in ("input_dim", "num_states", "hidden_dim", "bottleneck_dim", "num_components"):
         if int(c[key]) < 1:
             raise ValueError(f"model config: {key} must be >= 1, got {c[key]}")
@@ -97,11 +101,16 @@ def resolve_config(config: dict) -> dict:
     return c
 
 
-def hidden_stack(input_dim: int, num_layers: int, width: int) -> nn.Sequential:
-    """``num_layers`` x (Linear + ReLU); layer i is element 2i of the Sequential."""
+def hidden_stack(input_dim: int, num_layers: int, width: int, dropout: float = 0.0) -> nn.Sequential:
+    """``num_layers`` x (Linear + ReLU); layer i is element 2i of the Sequential.
+
+    With ``dropout`` > 0 element 2i+1 is ReLU followed by Dropout(``dropout``) (active in train()
+    mode only); parameter names and counts are those without dropout.
+    """
     layers: list[nn.Module] = []
     for i in range(num_layers):
-        layers += [nn.Linear(input_dim if i == 0 else width, width), nn.ReLU()]
+        act = nn.Sequential(nn.ReLU(), nn.Dropout(dropout)) if dropout > 0 else nn.ReLU()
+        layers += [nn.Linear(input_dim if i == 0 else width, width), act]
     return nn.Sequential(*layers)
 
 
@@ -109,11 +118,11 @@ class DNN(nn.Module):
     """ReLU DNN with a softmax output: the paper's baseline (8 x 2560)."""
 
     def __init__(self, input_dim: int = 1040, hidden_layers: int = 8, hidden_dim: int = 2560,
-                 num_states: int = 2432):
+                 num_states: int = 2432, dropout: float = 0.0):
         super().__init__()
         self.config = resolve_config({"type": "dnn", "input_dim": input_dim, "hidden_layers": hidden_layers,
-                                      "hidden_dim": hidden_dim, "num_states": num_states})
-        self.hidden = hidden_stack(input_dim, hidden_layers, hidden_dim)
+                                      "hidden_dim": hidden_dim, "num_states": num_states, "dropout": dropout})
+        self.hidden = hidden_stack(input_dim, hidden_layers, hidden_dim, dropout)
         self.output = nn.Linear(hidden_dim, num_states)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -153,7 +162,7 @@ class DeepGMM(nn.Module):
         if c["type"] == "dnn":
             raise ValueError("DeepGMM: config type 'dnn' is the DNN class")
         d = c["bottleneck_dim"]
-        self.hidden = hidden_stack(c["input_dim"], c["hidden_layers"], c["hidden_dim"])
+        self.hidden = hidden_stack(c["input_dim"], c["hidden_layers"], c["hidden_dim"], c["dropout"])
         if c["identity_bottleneck"]:
             self.bottleneck = nn.Identity()
         else:
@@ -211,7 +220,7 @@ def build_model(config: dict) -> nn.Module:
     c = resolve_config(config)
     if c["type"] != "dnn":
         return DeepGMM(c)
-    model = DNN(c["input_dim"], c["hidden_layers"], c["hidden_dim"], c["num_states"])
+    model = DNN(c["input_dim"], c["hidden_layers"], c["hidden_dim"], c["num_states"], c["dropout"])
     model.config = c  # the full dict it was built from (GMM-only keys are unused)
     return model
 
