@@ -130,3 +130,29 @@ def test_score_joins_pieces_to_words(tmp_path, langs):
     score.main(args)
     assert (dec / "scoring_kaldi" / "best_wer").read_text().startswith("%WER 33.33 [ 1 / 3, 1 ins, 0 del, 0 sub ]")
     assert (dec / "scoring_kaldi" / "penalty_0.0" / "12.txt").read_text() == "u1 QX Z\nu2 ZQ <UNK>\n"
+
+
+def test_recipe_units_subword_stage_2(tmp_path, train_text):
+    """run.sh --units subword: grapheme + piece langs and LMs, OOV rates; a rerun changes nothing."""
+    from conftest import recipe_copy, run_recipe
+
+    s5 = recipe_copy(tmp_path, "mini_librispeech")
+    lines = train_text.read_text().splitlines()
+    for name, part in (("train", lines[:60]), ("dev", lines[60:70]), ("test", lines[70:80])):
+        (s5 / "data" / name).mkdir(parents=True)
+        (s5 / "data" / name / "text").write_text("\n".join(part) + "\n")
+    (s5 / "data" / "train" / ".prepared").touch()
+    args = ("--units", "subword", "--subword-vocab-size", "100", "--stage", "2", "--stop-stage", "2")
+    r = run_recipe(s5, *args, timeout=120)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert not (s5 / "data" / "lang").exists()  # no CMUdict lang for --units subword
+    assert (s5 / "data" / "lang_subword_test" / "G.fst").stat().st_size > 0
+    assert (s5 / "data" / "lang_subword" / "subword.model").is_file()
+    train_words = {w for x in lines[:60] for w in x.split()[1:]}
+    dev = [w for x in lines[60:70] for w in x.split()[1:]]
+    oov = sum(w not in train_words for w in dev)
+    assert f"data/dev/text: OOV rate {100 * oov / len(dev):.2f} % ({oov} / {len(dev)} tokens" in r.stdout
+    before = {p: p.stat().st_mtime_ns for p in (s5 / "data").rglob("*") if p.is_file()}
+    r = run_recipe(s5, *args, timeout=120)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert {p: p.stat().st_mtime_ns for p in (s5 / "data").rglob("*") if p.is_file()} == before

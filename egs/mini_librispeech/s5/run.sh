@@ -7,6 +7,8 @@
 #   ./run.sh --corpus-dir /path/to/mini_librispeech            # GMM bootstrap: mono + tri1 (our tools)
 #   ./run.sh --corpus-dir DIR --kaldi-ali KALDI/exp/tri2b_ali_train \
 #            --kaldi-test-ali "dev=KALDI/exp/tri2b_ali_dev test=KALDI/exp/tri2b_ali_test"   # Kaldi's alignments
+#   ./run.sh --corpus-dir DIR --units grapheme   # no pronunciation lexicon: words spelled by their letters
+#   ./run.sh --corpus-dir DIR --units subword    # open vocabulary: sentencepiece pieces spelled by letters
 # A finished stage is skipped; delete an output (or --force true) to redo it and what follows.
 
 # Begin configuration section.
@@ -18,6 +20,13 @@ kaldi_test_ali=      # with --kaldi-ali: "dev=<ali-dir> test=<ali-dir>" Kaldi al
 vocab_texts="data/train/text data/dev/text data/test/text"  # CMUdict words of these form the vocabulary
                      # (only train counts enter the LM; Kaldi's reference run did the same)
 lm_extra_text=       # extra LM training text, one sentence per line (no utterance ids)
+units=phone          # phone: CMUdict phones (data/lang, exp); grapheme: letters (data/lang_grapheme,
+                     # exp_grapheme); subword: sentencepiece pieces spelled by letters, the grapheme GMMs
+                     # (data/lang_subword, exp_subword); decoded pieces are joined to words before scoring
+open_vocab_texts=data/train/text  # grapheme: the words of these form the word vocabulary
+subword_vocab_size=500            # subword: sentencepiece vocabulary size
+subword_model_type=unigram        # subword: sentencepiece model type (unigram or bpe)
+subword_lm_order=4                # subword: n-gram order of the piece LM
 force=false          # redo stages even when their outputs are up to date
 nj=2                 # parallel jobs
 dnn_config=conf/dnn.yaml
@@ -30,10 +39,19 @@ decode_opts="--acwt 0.0833333333 --beam 10 --max-active 2000 --min-lmwt 12 --max
 
 . ./cmd.sh || exit 1
 . ./path.sh || exit 1
-help_message="Usage: $0 [--stage N] [--stop-stage N] [--corpus-dir DIR] [--kaldi-ali DIR --kaldi-test-ali 'dev=DIR test=DIR'] [--force true]
+help_message="Usage: $0 [--stage N] [--stop-stage N] [--corpus-dir DIR] [--units phone|grapheme|subword] [--kaldi-ali DIR --kaldi-test-ali 'dev=DIR test=DIR'] [--force true]
 e.g.: $0 --corpus-dir ../../../../shared/corpora/mini_librispeech"
 . utils/parse_options.sh || exit 1
 set -euo pipefail
+case $units in
+  phone) lang=data/lang; exp=exp ;;
+  grapheme) lang=data/lang_grapheme; exp=exp_grapheme ;;
+  subword) lang=data/lang_grapheme; exp=exp_subword ;;   # trained on the grapheme lang
+  *) echo "$0: --units must be phone, grapheme or subword, got '$units'" >&2; exit 1 ;;
+esac
+if [ $units != phone ] && [ -n "$kaldi_ali" ]; then
+  echo "$0: --kaldi-ali needs --units phone (a Kaldi system's phone set)" >&2; exit 1
+fi
 
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') ($(basename "$0"):${BASH_LINENO[0]}) $*"; }
 todo() { $force || ! utils/uptodate.sh "$@"; }
@@ -58,8 +76,8 @@ if run_stage 1; then
 fi
 
 if run_stage 2; then
-  log "Stage 2: CMUdict lexicon, lang, word trigram of the training transcripts"
-  if todo data/lang_test/G.fst data/train/.prepared ${lm_extra_text:+"$lm_extra_text"}; then
+  [ $units = phone ] && log "Stage 2: CMUdict lexicon, lang, word trigram of the training transcripts"
+  if [ $units = phone ] && todo data/lang_test/G.fst data/train/.prepared ${lm_extra_text:+"$lm_extra_text"}; then
     mkdir -p data/local/lm
     lm_text=data/train/text; lm_opts=
     if [ -n "$lm_extra_text" ]; then   # train transcripts without ids + the user's sentences
@@ -76,11 +94,56 @@ if run_stage 2; then
       $lm_text data/local/lm/word_3g_wb.arpa.gz
     utils/format_lm.sh data/lang data/local/lm/word_3g_wb.arpa.gz data/lang_test
   fi
+  if [ $units != phone ] && todo data/lang_grapheme_test/G.fst data/train/.prepared ${lm_extra_text:+"$lm_extra_text"}; then
+    log "Stage 2: graphemic lexicon of the words of $open_vocab_texts, lang, word trigram"
+    mkdir -p data/local/lm_grapheme
+    lm_text=data/train/text; lm_opts=
+    if [ -n "$lm_extra_text" ]; then
+      cut -d' ' -f2- data/train/text | cat - "$lm_extra_text" > data/local/lm_grapheme/text
+      awk '{printf "extra-%07d %s\n", NR, $0}' "$lm_extra_text" > data/local/lm_grapheme/extra_text.table
+      lm_text=data/local/lm_grapheme/text; lm_opts=--no-utt-ids
+    fi
+    # shellcheck disable=SC2086
+    python3 -m dgmm.bin.prepare_dict --grapheme --oov "<UNK>" $open_vocab_texts \
+      ${lm_extra_text:+data/local/lm_grapheme/extra_text.table} data/local/dict_grapheme
+    utils/prepare_lang.sh data/local/dict_grapheme "<UNK>" data/local/lang_grapheme data/lang_grapheme
+    # shellcheck disable=SC2086
+    python3 -m dgmm.bin.make_ngram_lm --order 3 --unk "<UNK>" --vocab data/lang_grapheme/words.txt $lm_opts \
+      $lm_text data/local/lm_grapheme/word_3g_wb.arpa.gz
+    utils/format_lm.sh data/lang_grapheme data/local/lm_grapheme/word_3g_wb.arpa.gz data/lang_grapheme_test
+  fi
+  if [ $units = subword ] && todo data/lang_subword_test/G.fst data/lang_grapheme/L.fst; then
+    log "Stage 2: sentencepiece $subword_model_type model ($subword_vocab_size pieces), piece lang, piece ${subword_lm_order}-gram"
+    d=data/local/subword
+    mkdir -p $d
+    python3 -m dgmm.bin.train_subword --vocab-size $subword_vocab_size --model-type $subword_model_type \
+      ${lm_extra_text:+--extra-text "$lm_extra_text"} data/train/text $d/spm
+    python3 -m dgmm.bin.segment_text --model $d/spm.model data/train/text $d/train_text
+    lm_text=$d/train_text; lm_opts=; no_ids=false
+    if [ -n "$lm_extra_text" ]; then
+      python3 -m dgmm.bin.segment_text --model $d/spm.model --no-utt-ids "$lm_extra_text" $d/extra_text
+      cut -d' ' -f2- $d/train_text | cat - $d/extra_text > $d/lm_text
+      lm_text=$d/lm_text; lm_opts=--no-utt-ids; no_ids=true
+    fi
+    utils/prepare_lang_subword.sh --model $d/spm.model --no-utt-ids $no_ids \
+      $lm_text data/lang_grapheme data/lang_subword
+    # shellcheck disable=SC2086
+    python3 -m dgmm.bin.make_ngram_lm --order $subword_lm_order --unk "<UNK>" --vocab data/lang_subword/words.txt \
+      $lm_opts $lm_text $d/piece_${subword_lm_order}g_wb.arpa.gz
+    utils/format_lm.sh data/lang_subword $d/piece_${subword_lm_order}g_wb.arpa.gz data/lang_subword_test
+  fi
+  # Word-level OOV rate of dev/test: words outside the vocabulary (the subword system can still spell them)
+  vocab=$lang/words.txt   # subword: the words seen whole in training (= the grapheme vocabulary)
+  if todo data/local/oov_rate_$units.txt $vocab data/dev/text data/test/text; then
+    python3 -m dgmm.bin.oov_rate --vocab $vocab data/dev/text data/test/text > data/local/oov_rate_$units.txt
+  fi
+  cat data/local/oov_rate_$units.txt
 fi
 
 # Kaldi alignment dirs are used through local copies made of symbolic links (a final.mdl that is a
 # small text file naming the model, as in kaldi_ref, becomes a real link).
 pipeline_ali_opts=(--gmm-decode true --tri "1000 10000" --boost-silence 1.25)
+[ $units != phone ] && pipeline_ali_opts+=(--exp $exp --lang $lang --lang-test ${lang}_test)
 if [ -n "$kaldi_ali" ]; then
   local/link_ali_dir.sh "$kaldi_ali" exp/kaldi_ali_train
   test_ali=
@@ -93,6 +156,21 @@ fi
 
 # Stages 3-9: GMM bootstrap (or Kaldi alignment import) -> DNN -> DGMM -> priors -> archives -> WER.
 # One torch thread per training process: on 2 shared cores, 2 intra-op threads ran ~10x slower.
+if [ $units = subword ] && [ $stop_stage -ge 3 ] && [ $stage -le 9 ]; then
+  # The grapheme GMM-HMM (trained in exp_grapheme, as --units grapheme does) with the piece graph.
+  steps/dgmm_pipeline.sh --stage 3 --stop-stage 3 --force $force --nj $nj --cmd "$train_cmd" --train train \
+    --test-sets "dev test" --exp exp_grapheme --lang $lang --lang-test ${lang}_test --tri "1000 10000" \
+    --boost-silence 1.25 --gmm-decode false --graph $exp/graph
+  mkdir -p $exp
+  for d in mono mono_ali tri1 tri1_ali gmm_ali_dev gmm_ali_test; do
+    [ -e $exp/$d ] || ln -s ../exp_grapheme/$d $exp/$d
+  done
+  if todo $exp/graph/HCLG.fst $exp/tri1/final.mdl data/lang_subword_test/G.fst; then
+    utils/mkgraph.sh data/lang_subword_test $exp/tri1 $exp/graph
+    cp data/lang_subword/subword_boundary.txt $exp/graph/   # steps/score.sh joins pieces to words
+  fi
+  pipeline_ali_opts+=(--graph $exp/graph)
+fi
 if [ $stop_stage -ge 3 ] && [ $stage -le 9 ]; then
   steps/dgmm_pipeline.sh --stage $stage --stop-stage $stop_stage --force $force --nj $nj --cmd "$train_cmd" \
     --train train --test-sets "dev test" --num-threads 1 --decode-opts "$decode_opts" \
@@ -103,19 +181,19 @@ fi
 if run_stage 10; then
   log "Stage 10: phone error rates of the best paths of the word decodes"
   for x in dev test; do
-    ref_ali=exp/gmm_ali_$x
+    ref_ali=$exp/gmm_ali_$x
     for kv in ${test_ali:-}; do [ "${kv%%=*}" = $x ] && ref_ali=${kv#*=}; done
-    for d in exp/gmm_decode_$x exp/{dnn,dgmm,dsgmm}/decode_$x; do
+    for d in $exp/gmm_decode_$x $exp/{dnn,dgmm,dsgmm}/decode_$x; do
       [ -f $d/scoring_kaldi/best_wer ] || continue
       model=$d/../final.mdl   # the GMM decode's model is the last GMM system's
-      [ $d = exp/gmm_decode_$x ] && model=exp/tri1/final.mdl
+      [ $d = $exp/gmm_decode_$x ] && model=$exp/tri1/final.mdl
       if todo $d/scoring_per/per $d/scoring_kaldi/best_wer $ref_ali/ali.1.gz; then
-        local/score_per.sh --model $model data/lang $ref_ali $d
+        local/score_per.sh --model $model $lang $ref_ali $d
       fi
     done
   done
   for x in dev test; do
-    for d in exp/gmm_decode_$x exp/{dnn,dgmm,dsgmm}/decode_$x; do
+    for d in $exp/gmm_decode_$x $exp/{dnn,dgmm,dsgmm}/decode_$x; do
       [ -f $d/scoring_per/per ] && echo "$d: $(head -n 1 $d/scoring_per/per)"
     done
   done
