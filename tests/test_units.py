@@ -156,3 +156,20 @@ def test_recipe_units_subword_stage_2(tmp_path, train_text):
     r = run_recipe(s5, *args, timeout=120)
     assert r.returncode == 0, r.stderr[-3000:]
     assert {p: p.stat().st_mtime_ns for p in (s5 / "data").rglob("*") if p.is_file()} == before
+
+
+def test_oov_tokens_recognised(tmp_path, capsys):
+    """OOV reference tokens count as recognised only where the alignment pairs them with the same word."""
+    from dgmm.bin import oov_rate
+    from dgmm.scoring.wer import correct_ref_positions
+
+    assert correct_ref_positions("a b c d".split(), "a x c d e".split()) == {0, 2, 3}
+    assert correct_ref_positions("a a b".split(), "a b".split()) == {1, 2}
+    assert correct_ref_positions("x y".split(), "y x".split()) in ({0}, {1})
+    (tmp_path / "vocab").write_text("THE\nCAT\n<UNK>\n")
+    (tmp_path / "ref").write_text("u1 THE ZEBRA SAT\nu2 ZEBRA CAT\nu3 SAT\n")
+    (tmp_path / "hyp").write_text("u1 THE ZEBRA\nu2 CAT SAT\n")  # u2: ZEBRA -> CAT, CAT -> SAT
+    oov_rate.main(["--vocab", str(tmp_path / "vocab"), "--hyp", str(tmp_path / "hyp"), str(tmp_path / "ref")])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{tmp_path / 'ref'}: OOV rate 66.67 % (4 / 6 tokens; 2 / 4 types)")
+    assert out[1] == f"{tmp_path / 'hyp'}: 1 / 4 OOV tokens recognised (25.00 %)"

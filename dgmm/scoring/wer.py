@@ -72,6 +72,33 @@ def edit_counts(ref: Sequence[str], hyp: Sequence[str]) -> tuple[int, int, int]:
     return i, d, s
 
 
+def correct_ref_positions(ref: Sequence[str], hyp: Sequence[str]) -> set[int]:
+    """Positions of ``ref`` words that a minimum-edit alignment pairs with an identical ``hyp`` word
+    (among the alignments of least cost, the one with the most matches)."""
+    n, m = len(ref), len(hyp)
+    # cost[i][j]: (edits, -matches) of ref[:i] against hyp[:j]
+    cost = [[(i + j, 0) for j in range(m + 1)] for i in range(n + 1)]
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            e, neg = cost[i - 1][j - 1]
+            diag = (e, neg - 1) if ref[i - 1] == hyp[j - 1] else (e + 1, neg)
+            up, left = cost[i - 1][j], cost[i][j - 1]
+            cost[i][j] = min(diag, (up[0] + 1, up[1]), (left[0] + 1, left[1]))
+    out, i, j = set(), n, m
+    while i > 0 and j > 0:
+        e, neg = cost[i - 1][j - 1]
+        if ref[i - 1] == hyp[j - 1] and cost[i][j] == (e, neg - 1):
+            out.add(i - 1)
+            i, j = i - 1, j - 1
+        elif cost[i][j] == (e + 1, neg) and ref[i - 1] != hyp[j - 1]:
+            i, j = i - 1, j - 1
+        elif cost[i][j] == (cost[i - 1][j][0] + 1, cost[i - 1][j][1]):
+            i -= 1
+        else:
+            j -= 1
+    return out
+
+
 def score(refs: Mapping[str, Sequence[str]], hyps: Mapping[str, Sequence[str]]) -> ErrorCounts:
     """Totals of ``compute-wer --mode=present``: reference utterances without a hypothesis are skipped.
 
