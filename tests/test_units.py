@@ -172,4 +172,4 @@ def test_oov_tokens_recognised(tmp_path, capsys):
     oov_rate.main(["--vocab", str(tmp_path / "vocab"), "--hyp", str(tmp_path / "hyp"), str(tmp_path / "ref")])
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(f"{tmp_path / 'ref'}: OOV rate 66.67 % (4 / 6 tokens; 2 / 4 types)")
-    assert out[1] == f"{tmp_path / 'hyp'}: 1 / 4 OOV tokens recognised (25.00 %)"
+    assert out[1] == f"{tmp_path / 'hyp'}: 1 / 4 OOV tokens recognised (25.00 %); 2 hypothesis tokens out of the vocabulary"

@@ -12,7 +12,8 @@ The vocabulary is the first column of <words.txt> (a word list works) without Ka
 lang dir never makes a word in-vocabulary).
 --hyp (one <text> only): a decode's word hypotheses (e.g. scoring_kaldi/penalty_<WIP>/<LMWT>.txt);
 also counts the OOV reference tokens that the minimum-edit alignment of each utterance pairs with an
-identical hypothesis word (recognised although out of the vocabulary: an open-vocabulary system).
+identical hypothesis word (recognised although out of the vocabulary: an open-vocabulary system), and
+the hypothesis tokens outside the vocabulary (words the system formed from pieces).
 """
 
 from __future__ import annotations
@@ -64,8 +65,11 @@ def main(argv=None) -> int:
         print(f"{t}: OOV rate {100.0 * oov / max(n, 1):.2f} % ({oov} / {n} tokens; {oov_types} / {n_types} "
               f"types) vocabulary {len(vocab)} ({a.vocab})")
         if a.hyp:
-            hit = oov_recognised(text, read_table(a.hyp, allow_empty_value=True), vocab)
-            print(f"{a.hyp}: {hit} / {oov} OOV tokens recognised ({100.0 * hit / max(oov, 1):.2f} %)")
+            hyp = read_table(a.hyp, allow_empty_value=True)
+            hit = oov_recognised(text, hyp, vocab)
+            hyp_oov = sum(w not in vocab for words in hyp.values() for w in words.split())
+            print(f"{a.hyp}: {hit} / {oov} OOV tokens recognised ({100.0 * hit / max(oov, 1):.2f} %); "
+                  f"{hyp_oov} hypothesis tokens out of the vocabulary")
     return 0
 
 
