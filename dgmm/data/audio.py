@@ -41,7 +41,8 @@ def _wav_data_shortfall(head: bytes, size: int) -> int:
     return 0
 
 
-def _decode(data: io.BytesIO | str, utt: str, what: str, channel: int) -> tuple[np.ndarray, int]:
+def _decode(data: io.BytesIO | str, utt: str, what: str, channel: int) -> tuple[np.ndarray, int, int]:
+    """(samples, rate, bytes missing from a truncated WAVE data chunk)."""
     try:
         x, rate = sf.read(data, dtype="float64", always_2d=True)
     except (RuntimeError, sf.LibsndfileError, TypeError, ValueError) as e:
@@ -61,7 +62,7 @@ def _decode(data: io.BytesIO | str, utt: str, what: str, channel: int) -> tuple[
         raise DgmmError(f"utterance {utt}: audio {what} has {x.shape[1]} channels; choose one with --channel")
     if channel >= x.shape[1]:
         raise DgmmError(f"utterance {utt}: audio {what} has no channel {channel} ({x.shape[1]} channels)")
-    return (x[:, max(channel, 0)] * 32768.0).astype(np.float32), int(rate)
+    return (x[:, max(channel, 0)] * 32768.0).astype(np.float32), int(rate), missing
 
 
 def read_wav_entry(spec: str, utt: str, cwd: str | Path | None = None,
@@ -71,8 +72,15 @@ def read_wav_entry(spec: str, utt: str, cwd: str | Path | None = None,
     Returns ``(samples [N] float32 in int16 range, sample rate Hz)``. Relative paths and commands are
     resolved in ``cwd`` (default: the current directory, as Kaldi). Missing, unreadable, corrupt or
     empty audio and failing commands raise ``DgmmError`` naming ``utt`` and the file or command.
-    ``channel`` -1 requires mono input; 0, 1, ... picks that channel.
+    ``channel`` -1 requires mono input; 0, 1, ... picks that channel. A truncated WAVE file (data
+    chunk shorter than its header says) gives a warning and the samples present, as Kaldi.
     """
+    return _read_entry(spec, utt, cwd, channel)[:2]
+
+
+def _read_entry(spec: str, utt: str, cwd: str | Path | None = None,
+                channel: int = -1) -> tuple[np.ndarray, int, int]:
+    """``read_wav_entry`` plus the number of bytes missing from a truncated file (0: complete)."""
     spec = spec.strip()
     if spec.endswith("|"):
         cmd = spec[:-1].strip()
@@ -143,26 +151,29 @@ def resample(x: np.ndarray, rate_in: int, rate_out: int, zeros: int = 6) -> np.n
 
 
 def data_dir_audio(data_dir: str | os.PathLike, rate: int, allow_downsample: bool = False,
-                   allow_upsample: bool = False, channel: int = -1
+                   allow_upsample: bool = False, channel: int = -1, truncated: set[str] | None = None
                    ) -> Iterator[tuple[str, str, np.ndarray, float]]:
     """Audio of every utterance of a data dir: ``(utt, wav.scp value, samples [N] at rate, seconds)``.
 
     Utterances come in sorted (C) order, from ``segments`` when present (each recording read once
     for its adjacent segments), else from ``wav.scp``. Audio at another sample rate is an error
     naming utterance and file, unless resampling in that direction is allowed (Kaldi's
-    ``--allow-downsample`` / ``--allow-upsample``).
+    ``--allow-downsample`` / ``--allow-upsample``). Utterances whose audio is a truncated file (used
+    with a warning) are added to ``truncated``, for the caller's report.
     """
     wav = read_table(Path(data_dir) / "wav.scp")
     seg_file = Path(data_dir) / "segments"
     segments = read_table(seg_file, parse_segment) if seg_file.exists() else None
-    cached: tuple[str, np.ndarray, int] | None = None
+    cached: tuple[str, np.ndarray, int, int] | None = None
 
     def load(key: str, utt: str) -> tuple[np.ndarray, int]:
         nonlocal cached
         if cached is None or cached[0] != key:
             if key not in wav:
                 raise DgmmError(f"utterance {utt}: recording {key} not in {data_dir}/wav.scp")
-            cached = (key, *read_wav_entry(wav[key], utt, channel=channel))
+            cached = (key, *_read_entry(wav[key], utt, channel=channel))
+        if cached[3] and truncated is not None:
+            truncated.add(utt)
         return cached[1], cached[2]
 
     for utt in sorted(segments if segments is not None else wav, key=byte_key):

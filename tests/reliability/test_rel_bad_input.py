@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import pickle
+import re
 import shutil
 import subprocess
-import sys
 
 import kaldiio
 import numpy as np
@@ -86,6 +86,34 @@ def test_truncated_wav_warns_naming_utterance_and_file(tmp_path, caplog):
     caplog.clear()
     read_wav_entry(str(src), "utt-ok")                   # a complete file: no warning
     assert not caplog.records
+
+
+def test_truncated_audio_is_counted_and_too_much_fails_make_fbank_sh(small, tmp_path):
+    """As Kaldi's make_*.sh: each truncated file is used with a warning and counted (job log, a list
+    in the log dir); more than --max-truncated-percent of them fails the stage without feats.scp."""
+    d = tmp_path / "data"
+    shutil.copytree(small["raw"], d)
+    src = shared_path("kaldi_ref", "yesno", "waves_yesno", UTTS[1] + ".wav")
+    (tmp_path / "cut.wav").write_bytes(src.read_bytes()[:30000])
+    _edit(d / "wav.scp", lambda ls: [ls[0], f"{UTTS[1]} {tmp_path}/cut.wav", *ls[2:]])
+
+    def make_fbank(*opts):
+        return sh("steps/make_fbank.sh", *opts, "--nj", 2, "--fbank-config", FBANK_CONF, d, tmp_path / "log",
+                  tmp_path / "fb", check=False)
+    r = make_fbank()                                          # 1 of 4 > 5%: the stage fails
+    assert r.returncode == 1 and "1 of 4 utterances have truncated audio files" in r.stderr, r.stderr
+    assert "more than 5% of the utterances have truncated audio" in r.stderr
+    assert not (d / "feats.scp").exists() and not (d / "utt2num_frames").exists()
+    report = tmp_path / "log" / "truncated_data"
+    assert report.read_text() == f"{UTTS[1]} {tmp_path}/cut.wav\n"
+    r = make_fbank("--max-truncated-percent", 25)             # 1 of 4 = 25%: accepted, counted
+    assert r.returncode == 0 and "(4 utterances, 1 with truncated audio)" in r.stdout, r.stderr
+    logs = [(tmp_path / "log" / f"make_fbank_data.{n}.log").read_text() for n in (1, 2)]
+    assert sorted(re.search(r"Processed 2 utterances, (\d) with truncated audio", t).group(1) for t in logs) \
+        == ["0", "1"]
+    assert f"utterance {UTTS[1]}: audio file {tmp_path}/cut.wav is truncated" in "".join(logs)
+    assert report.read_text() == f"{UTTS[1]} {tmp_path}/cut.wav\n"
+    assert len((d / "feats.scp").read_text().splitlines()) == 4 and leftovers(tmp_path) == []
 
 
 def test_missing_file_and_silent_pipe(tmp_path):

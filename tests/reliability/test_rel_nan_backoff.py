@@ -1,9 +1,19 @@
 """A NaN loss during training: the trainer backs off (last good state, half the learning rate) and
-reports it, a bounded number of times, and never writes NaN weights."""
+reports it, a bounded number of times, and never writes NaN weights. With 2 data-parallel ranks
+(gloo, torchrun) a NaN on one rank only makes both back off together (no desync, no hang).
+
+Run as a script (``torchrun ... test_rel_nan_backoff.py <exp> <nan-calls>``), this file is one rank
+of that test: it trains the tiny DNN below with NaN losses on rank 1 at the given loss calls."""
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -36,12 +46,12 @@ class _NaNAt:
         return (loss * float("nan"), log_post) if self.bad(self.n) else (loss, log_post)
 
 
-def _trainer(tmp_path, **cfg):
+def _trainer(tmp_path, ctx=None, **cfg):
     torch.manual_seed(0)
     model = build_model({"type": "dnn", "input_dim": 4, "num_states": 3, "hidden_layers": 1, "hidden_dim": 8})
     c = TrainConfig(**{"lr": 0.1, "batch_size": 20, "max_epochs": 3, "schedule": "warmup_decay", "decay": 1.0,
                        "left_context": 0, "right_context": 0, **cfg})
-    return Trainer(model, _frames(6, 1), _frames(2, 2), c, tmp_path, save_model=save_model), model
+    return Trainer(model, _frames(6, 1), _frames(2, 2), c, tmp_path, ctx, save_model=save_model), model
 
 
 def _finite(state: dict) -> bool:
@@ -87,3 +97,70 @@ def test_backoff_state_survives_a_resume(tmp_path):
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
     tr2._restore(state)
     assert tr2.lr_scale == 0.5 and tr2.backoffs == 1
+
+
+def _rank_main(exp: str, nan_calls: str) -> None:
+    """One rank of the 2-rank test: NaN losses on rank 1 only, at loss call ``n`` (``n-``: from n on);
+    writes <exp>/rank<r>.pt with this rank's final weights and back-off state."""
+    from dgmm.train.distributed import init_distributed, shutdown
+    torch.set_num_threads(1)
+    ctx = init_distributed("cpu")
+    tr, model = _trainer(Path(exp), ctx)
+    first, persistent, _ = nan_calls.partition("-")
+    if ctx.rank == 1:
+        _NaNAt(model, (lambda n: n >= int(first)) if persistent else (lambda n: n == int(first)))
+    try:
+        tr.run()
+    except FloatingPointError as e:
+        print(f"rank {ctx.rank}: {e}", file=sys.stderr)
+    finally:
+        torch.save({"model": model.state_dict(), "backoffs": tr.backoffs, "lr_scale": tr.lr_scale,
+                    "step": tr.step, "epoch": tr.epoch}, Path(exp) / f"rank{ctx.rank}.pt")
+        shutdown(ctx)
+
+
+def _torchrun(exp: Path, nan_calls: str) -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": f"{repo}{os.pathsep}{Path(__file__).parent}", "OMP_NUM_THREADS": "1"}
+    p = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "2",
+                          "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{port}", __file__, str(exp),
+                          nan_calls], cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, start_new_session=True)
+    try:
+        out = p.communicate(timeout=180)[0]
+    except subprocess.TimeoutExpired:     # a desync: one rank waits forever in a collective
+        os.killpg(p.pid, signal.SIGKILL)
+        raise AssertionError("the 2 ranks hung (desynchronised) after a NaN on one rank") from None
+    assert p.returncode == 0, out[-3000:]
+    return out
+
+
+@pytest.mark.parametrize("nan_calls", ["5", "5-"])
+def test_nan_on_one_of_two_ranks_backs_off_both_together(tmp_path, nan_calls):
+    """Rank 1 alone sees the NaN (2 ranks x 6 batches of 20 frames per epoch: loss call 5 is in epoch
+    1): both ranks take the same back-off, stay in step with identical weights, and no NaN weights
+    are written; a NaN that persists makes both give up after nan_retries (3), neither hangs."""
+    out = _torchrun(tmp_path, nan_calls)
+    r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    for k in ("backoffs", "lr_scale", "step", "epoch"):
+        assert r0[k] == r1[k], (k, r0[k], r1[k])
+    for k, v in r0["model"].items():
+        assert torch.equal(v, r1["model"][k]), k               # the replicas are still identical
+    assert _finite(torch.load(tmp_path / "checkpoint.pt", weights_only=True)["model"])
+    rows = read_metrics_tsv(tmp_path / "metrics.tsv")
+    if nan_calls == "5":
+        assert r0["backoffs"] == 1 and r0["lr_scale"] == 0.5 and r0["epoch"] == 3
+        assert [r["epoch"] for r in rows if r["kind"] == "backoff"] == ["1"]
+        assert [float(r["lr"]) for r in rows if r["kind"] == "epoch"] == [0.05, 0.05, 0.05]
+        for name in ("final.pt", "best.pt"):
+            assert _finite(load_checkpoint(tmp_path / name)["state_dict"])
+    else:
+        assert out.count("gave up after 3 back-off") == 2, out[-3000:]    # both ranks, not one
+        assert len([r for r in rows if r["kind"] == "backoff"]) == 3 and not (tmp_path / "final.pt").exists()
+
+
+if __name__ == "__main__":
+    _rank_main(*sys.argv[1:])
