@@ -52,8 +52,8 @@ utils/run.pl "$logdir/cmvn_${name}.log" \
   grep -h ERROR "$logdir/cmvn_${name}.log" >&2 || true
   exit 1
 }
-cp "$cmvndir/cmvn_${name}.scp" "$data/cmvn.scp.tmp$$"
-mv "$data/cmvn.scp.tmp$$" "$data/cmvn.scp"
+cp "$cmvndir/cmvn_${name}.scp" "$data/cmvn.scp.tmp"   # no pid: a rerun overwrites a killed run's
+mv "$data/cmvn.scp.tmp" "$data/cmvn.scp"
 
 nc=$(wc -l < "$data/cmvn.scp"); ns=$(wc -l < "$data/spk2utt")
 if [ "$nc" -ne "$ns" ]; then

@@ -61,8 +61,9 @@ $cmd JOB=1:"$nj" "$dir/log/make_loglikes.JOB.log" \
   grep -h ERROR "$dir"/log/make_loglikes.*.log >&2 || true
   exit 1
 }
-for j in $(seq "$nj"); do cat "$adir/loglikes.$j.scp"; done > "$dir/loglikes.scp.tmp$$"
-mv "$dir/loglikes.scp.tmp$$" "$dir/loglikes.scp"
+# no pid in the temporary's name: a rerun overwrites a killed run's
+for j in $(seq "$nj"); do cat "$adir/loglikes.$j.scp"; done > "$dir/loglikes.scp.tmp"
+mv "$dir/loglikes.scp.tmp" "$dir/loglikes.scp"
 nu=$(wc -l < "$dir/loglikes.scp"); nf=$(wc -l < "$data/feats.scp")
 [ "$nu" -eq "$nf" ] || { echo "$0: $dir/loglikes.scp has $nu utterances, $data/feats.scp $nf" >&2; exit 1; }
 echo "$0: wrote $dir/loglikes.scp ($nu utterances)"

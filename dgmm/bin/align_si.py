@@ -64,12 +64,13 @@ def main(argv=None) -> int:
     tr.realign(a.beam, a.retry_beam)
     out.mkdir(parents=True, exist_ok=True)
     jobs = job_utterances(a.data, a.nj)
-    for n, utts in enumerate(jobs, 1):
-        write_alignments(out / f"ali.{n}.gz", {u: tr.alis[u] for u in utts if u in tr.alis}, binary=False)
     for f in ("final.mdl", "tree", "final.occs", "cmvn_opts", "phones.txt"):
         if (src / f).exists():
             shutil.copyfile(src / f, out / f)
     (out / "num_jobs").write_text(f"{len(jobs)}\n")
+    # ali.1.gz last: the recipes take its presence as "this stage is done" (a kill before it redoes it)
+    for n, utts in reversed(list(enumerate(jobs, 1))):
+        write_alignments(out / f"ali.{n}.gz", {u: tr.alis[u] for u in utts if u in tr.alis}, binary=False)
     log.info("aligned %d of %d utterances into %s", len(tr.alis), len(texts), out)
     return 0
 

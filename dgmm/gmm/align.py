@@ -115,7 +115,8 @@ def align(graph: Graph, pdf_loglikes: np.ndarray, tid2pdf: np.ndarray, tid_cost:
 def write_alignments(path: str | os.PathLike, alis: dict[str, np.ndarray], binary: bool = True) -> None:
     """Write a gzip'd Kaldi int32-vector archive (``ark:|gzip -c > ali.JOB.gz``; ``binary=False``
     for Kaldi's ``ark,t:`` form ``utt tid tid ...``), atomically."""
-    with atomic_open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
+    # no file name in the gzip header (it would be the temporary's, with a pid), as `gzip -c >`
+    with atomic_open(path, "wb") as raw, gzip.GzipFile("", fileobj=raw, mode="wb", mtime=0) as f:
         for utt, ali in alis.items():
             a = np.asarray(ali, "<i4")
             if binary:

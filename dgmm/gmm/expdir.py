@@ -36,10 +36,10 @@ def job_utterances(data: str | os.PathLike, nj: int) -> list[list[str]]:
 def write_exp_dir(exp: str | os.PathLike, model: GmmModel, tree_bytes: bytes,
                   alis: dict[str, np.ndarray], jobs: list[list[str]], occs: np.ndarray | None,
                   cmvn_opts: str, lang: str | os.PathLike, ali_binary: bool = True) -> None:
-    """Write everything listed in the module docstring (each file atomically)."""
+    """Write everything listed in the module docstring (each file atomically), ``final.mdl`` last:
+    the recipes take its presence as "this stage is done", so a kill before it redoes the stage."""
     d = Path(exp)
     d.mkdir(parents=True, exist_ok=True)
-    write_gmm_model(d / "final.mdl", model)
     with atomic_open(d / "tree", "wb") as f:
         f.write(tree_bytes)
     for n, utts in enumerate(jobs, 1):
@@ -52,6 +52,7 @@ def write_exp_dir(exp: str | os.PathLike, model: GmmModel, tree_bytes: bytes,
         f.write(f"{cmvn_opts}\n")  # as `echo $cmvn_opts > cmvn_opts`
     if (Path(lang) / "phones.txt").exists():
         shutil.copyfile(Path(lang) / "phones.txt", d / "phones.txt")
+    write_gmm_model(d / "final.mdl", model)
 
 
 def read_ali_dir(d: str | os.PathLike) -> dict[str, np.ndarray]:

@@ -359,8 +359,10 @@ class Trainer:
             x, y = x.to(self.dev, non_blocking=True), y.to(self.dev, non_blocking=True)
             with self._autocast():
                 loss, log_post = net(x, y)
-            # a NaN backs off (run), on every rank together; checked every 50 steps on a GPU (a host sync)
-            if (self.dev.type == "cpu" or self.step % 50 == 0) and self._any_rank_non_finite(loss):
+            # a NaN backs off (run), on every rank together; on a GPU (the check is a host sync) every
+            # 50 steps and before each checkpoint, which then never holds the weights of a NaN step
+            ckpt_due = c.checkpoint_every and (self.next_batch + 1) % c.checkpoint_every == 0
+            if (self.dev.type == "cpu" or self.step % 50 == 0 or ckpt_due) and self._any_rank_non_finite(loss):
                 if bar is not None:
                     bar.close()
                 raise _NonFinite(f"epoch {self.epoch + 1} step {self.step}: loss is {float(loss.detach())}")

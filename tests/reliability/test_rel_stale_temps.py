@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+from pathlib import Path
 
 import kaldiio
 import numpy as np
@@ -115,3 +116,20 @@ def test_temporaries_of_live_writers_and_other_hosts_are_kept(tmp_path):
         sleeper.wait()
     assert remove_stale_temps(tmp_path / "text") == [live]      # now its writer is dead
     assert tmp_name(tmp_path / "text").name == f".text.tmp{os.getpid()}@{socket.gethostname()}"
+
+
+def test_gmm_exp_dir_writes_final_mdl_last(tmp_path, monkeypatch):
+    """The recipes take exp/mono/final.mdl (exp/tri1/final.mdl) as "the stage is done": it must be the
+    last file renamed into place, so that a kill before it makes the rerun redo the stage rather
+    than read a missing tree or alignments."""
+    from conftest import shared_path
+    from dgmm.gmm.expdir import read_ali_dir, write_exp_dir
+    from dgmm.kaldi.gmm_model import read_gmm_model
+
+    mono = shared_path("kaldi_ref", "yesno", "exp", "mono0a")
+    alis = read_ali_dir(mono)
+    renamed, replace = [], os.replace
+    monkeypatch.setattr(os, "replace", lambda a, b: (renamed.append(Path(b).name), replace(a, b)))
+    write_exp_dir(tmp_path, read_gmm_model(mono / "final.mdl"), (mono / "tree").read_bytes(), alis,
+                  [sorted(alis)], None, "", shared_path("kaldi_ref", "yesno", "data", "lang"))
+    assert renamed[-1] == "final.mdl" and {"tree", "ali.1.gz", "num_jobs"} <= set(renamed), renamed
