@@ -6,7 +6,7 @@ g components of each state). The layer returns log p(x|s) for every state s, i.e
 -L(x, s).
 
 Computation (like Kaldi's ``DiagGmm::LogLikelihoods``): one log-normaliser per component plus
-``x·(mu/var)ᵀ - ½ x²·(1/var)ᵀ`` as one GEMM ([x, -x²/2] against [mu/var, 1/var]), then a logsumexp
+``x·(mu/var)ᵀ - ½ x²·(1/var)ᵀ`` as one GEMM ([x, -x²/2, 1] against [mu/var, 1/var, log-normaliser]), then a logsumexp
 over the g components. A [B, S, g, d] tensor is never built. The backward is analytic (the paper's
 Eq. (2)-(3) with responsibilities), again as GEMMs. On CPUs the states are processed in blocks
 whose temporaries stay in cache, with reused buffers (fresh large allocations cost as much as the
@@ -85,57 +85,72 @@ def gmm_log_likelihoods(x: Tensor, means: Tensor, log_vars: Tensor, weight_logit
                                        float(var_floor), bool(exact))
 
 
-# Float32 denormals make CPU GEMMs dozens of times slower. Responsibilities are kept >= e^-80 (a
-# normal float32; a change of the output < 1e-33 nats), and R = gradient x responsibility is flushed
-# to 0 below 1e-30 in the backward (the gradient of states with posteriors ~e^-100 times small
-# responsibilities would be denormal; an error < 1e-30 in any gradient element).
-_MIN_LOG_RESP = -80.0
-_TINY_GRAD = {torch.float32: 1e-30}
+# Float32 denormals make CPU GEMMs dozens of times slower. Log-likelihoods more than RELEVANT_NATS
+# below their state's best component are raised to that level before exp (unnormalised
+# responsibilities >= e^-30; a change of the output < g e^-30 nats), and the incoming gradient
+# divided by the mixture sum is flushed to 0 below 1e-16 (float32), so that R = gradient x
+# responsibility is 0 or >= 1e-30 (the old per-element flush of R, now on the g times smaller
+# [B, S] tensor; an error < 1e-16 in any gradient term).
+_TINY_GRAD = {torch.float32: 1e-16}
 # States are processed in blocks whose temporaries (about this many floats each) stay in cache.
 _BLOCK_FLOATS = 1 << 19
 
 
 class _Workspace:
-    """Buffers for one block of nb states (K = nb*g rows), reused block after block so that they
-    stay in cache (fresh large allocations cost as much as the arithmetic).
+    """Parameter transforms of one block of nb states (K = nb*g rows).
 
     Rows are component-major: row i*nb + s holds component i of state s0 + s, so that reductions
     over the g components of a state run across contiguous rows of [B, g, nb] tensors (reductions
-    over a short innermost dimension are several times slower). ``fill`` sets, for states s0:s1:
-    W = [mu/Sigma, 1/Sigma] ([K, 2d], centred means); in the forward C = sum mu^2/Sigma and the
-    log-determinants, in the backward q = mu^2/Sigma - 1 ([K, d]); lv = the floored log-variances
-    [g, nb, d], below = where the floor is active, log_w = log weights [K].
+    over a short innermost dimension are several times slower). ``fill`` writes, for states s0:s1,
+    W = [mu/Sigma, 1/Sigma, const] ([K, 2d+1], centred means; const = log w - ½(d log 2π + log|Sigma|
+    + C)) into the given rows, which the forward keeps for the backward, and sets C = sum
+    mu^2/Sigma [K], lv = the floored log-variances [g, nb, d], log_w [K]. Scratch buffers are
+    reused block after block so that they stay in cache (fresh large allocations cost as much as
+    the arithmetic).
     """
 
-    def __init__(self, nb: int, g: int, d: int, like: Tensor, floor: bool):
-        self.W_buf = like.new_empty(nb * g, 2 * d)
+    def __init__(self, nb: int, g: int, d: int, like: Tensor):
         self.q_buf = like.new_empty(nb * g, d)
-        self.lv_buf = like.new_empty(nb * g, d) if floor else None
-        self.minus_one = like.new_full((), -1.0)
 
     def fill(self, means: Tensor, log_vars: Tensor, log_w: Tensor, centre: Tensor, log_floor: float | None,
-             backward: bool = False):
+             W: Tensor, forward: bool = True):
         nb, g, d = means.shape
         K = nb * g
-        self.W, self.q = self.W_buf[:K], self.q_buf[:K]
-        self.m_iv, self.iv = self.W[:, :d], self.W[:, d:]
-        self.means = means.transpose(0, 1)  # [g, nb, d] views
-        lv = log_vars.transpose(0, 1)
-        if log_floor is None:
-            self.below, self.lv = None, lv
-        else:
-            self.below = (lv < log_floor).reshape(K, d)
-            self.lv = torch.clamp(lv, min=log_floor, out=self.lv_buf[:K].view(g, nb, d))
-        torch.neg(self.lv, out=self.iv.view(g, nb, d)).exp_()  # 1 / Sigma
-        torch.sub(self.means, centre, out=self.q.view(g, nb, d))
-        torch.mul(self.q, self.iv, out=self.m_iv)  # mu / Sigma (centred)
-        if backward:  # q - 1 = mu^2 / Sigma - 1, as Eq. (3) needs it
-            torch.addcmul(self.minus_one, self.q, self.m_iv, out=self.q)
-        else:  # C = sum mu^2 / Sigma (without writing mu^2 / Sigma) and the log-determinants
-            self.c_sq = torch.linalg.vecdot(self.q, self.m_iv)
-            self.lv_sum = self.lv.sum(-1).reshape(K)
-        self.log_w = log_w.t().reshape(K)
+        self.W, self.q = W, self.q_buf[:K]
+        self.m_iv, self.iv = W[:, :d], W[:, d:2 * d]
+        self.means, self.log_vars, self.log_floor = means.transpose(0, 1), log_vars.transpose(0, 1), log_floor
+        iv = torch.neg(self.log_vars, out=self.iv.view(g, nb, d))  # -Sigma' (floored)
+        if log_floor is not None:
+            iv.clamp_max_(-log_floor)
+        if forward:
+            neg_logdet = self.iv.sum(-1)  # summed here, in cache, rather than re-reading Sigma'
+        iv.exp_()  # 1 / Sigma
+        torch.sub(self.means, centre, out=self.q.view(g, nb, d))  # centred mu
+        torch.mul(self.q, self.iv, out=self.m_iv)  # mu / Sigma
+        if forward:
+            self.log_w = log_w.t().reshape(K)
+            self.c_sq = self.q.mul_(self.m_iv).sum(-1)  # C = sum mu^2 / Sigma (q is scratch from here on)
+            self.const = W[:, 2 * d]
+            torch.sub(neg_logdet, self.c_sq, out=self.const).sub_(d * LOG_2PI).mul_(0.5).add_(self.log_w)
         return self
+
+    def rows(self) -> tuple[Tensor, Tensor]:
+        """The block's means and floored log-variances as [K, d] rows in its row order (copies)."""
+        lv = self.log_vars if self.log_floor is None else self.log_vars.clamp(min=self.log_floor)
+        d = lv.shape[-1]
+        return self.means.reshape(-1, d), lv.reshape(-1, d)
+
+
+class _Blocks:
+    """[B, K] matrices of the blocks in one allocation, each contiguous. With a single slot (no
+    gradients needed), every block reuses it."""
+
+    def __init__(self, like: Tensor, slots: int, B: int, K0: int):
+        self.buf, self.slots, self.size, self.B = like.new_empty(slots * B * K0), slots, B * K0, B
+
+    def get(self, j: int, K: int) -> Tensor:
+        off = (j % self.slots) * self.size
+        return self.buf[off:off + self.B * K].view(self.B, K)
 
 
 class _GMMLogLikelihood(torch.autograd.Function):
@@ -146,9 +161,13 @@ class _GMMLogLikelihood(torch.autograd.Function):
         d/d Sigma'_si  = sum_b R_bsi ((x_b - mu_si)^2 / Sigma_si - 1) / 2   (0 below the floor)
         d/d omega'_si  = sum_b (R_bsi - G_bs w_si)
         d/d x_b        = sum_si R_bsi (mu_si - x_b) / Sigma_si
-    each evaluated with GEMMs in the centred coordinates. States are processed in blocks so that
-    the [B, block] intermediates stay in cache; only the responsibilities are kept for the backward
-    (the per-block parameter transforms are recomputed, which is cheaper than storing them).
+    each evaluated with GEMMs in the centred coordinates: with P = R^T [x, x^2/2, 1] (one GEMM per
+    block; its last column is n_si = sum_b R_bsi), d/d mu = P1/Sigma - n mu/Sigma and d/d Sigma' =
+    P2/Sigma - (mu/Sigma)(P1 - n mu/2) - n/2; d/d x accumulates R [mu/Sigma, 1/Sigma] over the blocks.
+    States are processed in blocks so that the [B, block] intermediates stay in cache. The forward
+    keeps only the unnormalised responsibilities exp(ll - max) and their sums per state (the
+    normalisation is folded into G, [B, S]); the per-block parameter transforms are recomputed in
+    the backward, which is cheaper than storing them.
     """
 
     @staticmethod
@@ -162,82 +181,89 @@ class _GMMLogLikelihood(torch.autograd.Function):
         iv_max = math.exp(-max(lv_min, log_floor or -math.inf))  # largest 1/Sigma
         log_w = torch.log_softmax(weight_logits, dim=-1)
         centre = x.mean(0)
-        xc = x - centre
-        xx = torch.cat([xc, -0.5 * xc * xc], dim=1)  # [B, 2d]: ll = xx @ W^T + const
-        x_sq_max = float((xc * xc).sum(-1).max()) if B else 0.0
+        xx = x.new_empty(B, 2 * d + 1)  # [xc, -xc^2/2, 1]: ll = xx @ W^T
+        xc = torch.sub(x, centre, out=xx[:, :d])
+        torch.mul(xc, xc, out=xx[:, d:2 * d]).mul_(-0.5)
+        xx[:, 2 * d] = 1.0
+        x_sq_max = -2.0 * float(xx[:, d:2 * d].sum(-1).min()) if B else 0.0
         keep = any(ctx.needs_input_grad[:4])
         out = x.new_empty(B, S)
         nb = _block_states(B, S, g, d, x.device)
-        ws = _Workspace(min(nb, S), g, d, x, log_floor is not None)
-        # One allocation for all blocks' [B, g*nb] log-likelihoods, turned into responsibilities in
+        nblocks, K0 = -(-S // nb), min(nb, S) * g
+        ws = _Workspace(min(nb, S), g, d, x)
+        # One allocation for all blocks' [B, K] log-likelihoods, turned into responsibilities in
         # place and kept for the backward; without gradients, one block's worth reused.
-        if keep:
-            resp_all = x.new_empty(-(-S // nb), B, min(nb, S) * g)
-        else:
-            resp_all = x.new_empty(1, B, min(nb, S) * g).expand(-(-S // nb), -1, -1)
-        resp_blocks = []
+        resp_all = _Blocks(x, nblocks if keep else 1, B, K0)
+        W_buf = x.new_empty(K0, 2 * d + 1)
+        tot_all = x.new_empty(B, S) if keep else None
         route64 = False  # once a block needed float64, the next ones that fail the bound go there directly
-        for s0 in range(0, S, nb):
+        for j, s0 in enumerate(range(0, S, nb)):
             s1 = min(S, s0 + nb)
-            ws.fill(means[s0:s1], log_vars[s0:s1], log_w[s0:s1], centre, log_floor)
+            K = (s1 - s0) * g
+            ws.fill(means[s0:s1], log_vars[s0:s1], log_w[s0:s1], centre, log_floor, W_buf[:K])
             ll, route64 = _block_log_likelihoods(ws, x, xx, x_sq_max * iv_max if exact else None, means[s0:s1],
-                                                 centre, resp_all[s0 // nb, :, :(s1 - s0) * g], route64)
+                                                 centre, resp_all.get(j, K), route64)
             ll = ll.view(B, g, s1 - s0)
             top = ll.amax(1, keepdim=True)
-            resp = ll.sub_(top).clamp_min_(_MIN_LOG_RESP).exp_()
+            resp = ll.sub_(top).clamp_min_(-RELEVANT_NATS).exp_()
             tot = resp.sum(1, keepdim=True)
-            torch.add(top, tot.log(), out=out[:, None, s0:s1])
             if keep:
-                resp_blocks.append(resp.div_(tot))
-        xx[:, d:].neg_()  # [xc, xc^2/2] for the backward
+                tot_all[:, None, s0:s1] = tot
+            torch.add(top, tot.log_(), out=out[:, None, s0:s1])
+        xx[:, d:2 * d].neg_()  # [xc, xc^2/2, 1] for the backward
         ctx.save_for_backward(xx, centre, means, log_vars, log_w)
-        ctx.resp_blocks, ctx.log_floor, ctx.nb = resp_blocks, log_floor, nb
+        ctx.resp_all, ctx.tot_all, ctx.log_floor, ctx.nb = resp_all, tot_all, log_floor, nb
         return out
 
     @staticmethod
     def backward(ctx, grad):
         xx, centre, means, log_vars, log_w = ctx.saved_tensors
+        resp_all, tot_all = ctx.resp_all, ctx.tot_all
         S, g, d = means.shape
         B = xx.shape[0]
         xc = xx[:, :d]
         need_x, need_m, need_v, need_w = ctx.needs_input_grad[:4]
-        gx = torch.zeros_like(xc) if need_x else None
+        acc = xx.new_zeros(B, 2 * d) if need_x else None  # sum over blocks of R [mu/Sigma, 1/Sigma]
         gm = means.new_empty(S, g, d) if need_m else None
         glv = log_vars.new_empty(S, g, d) if need_v else None
         gw = torch.empty_like(log_w) if need_w else None
         nb = ctx.nb
-        ws = _Workspace(min(nb, S), g, d, xx, ctx.log_floor is not None)
-        r_buf = xx.new_empty(B, min(nb, S) * g)
-        p_buf = xx.new_empty(min(nb, S) * g, 2 * d)
+        g_tot = torch.div(grad, tot_all)  # R = G pi = (G / sum) exp(ll - max)
         tiny = _TINY_GRAD.get(xx.dtype, 0.0)
-        a_buf, m_buf = torch.empty_like(r_buf), torch.empty_like(r_buf, dtype=torch.bool)
+        if tiny:
+            g_tot.masked_fill_(g_tot.abs() < tiny, 0.0)  # no denormals into the GEMMs
+        r_buf = xx.new_empty(B * min(nb, S) * g)
+        p_buf = xx.new_empty(min(nb, S) * g, 2 * d + 1)
+        ws = _Workspace(min(nb, S), g, d, xx)
+        W_buf = xx.new_empty(min(nb, S) * g, 2 * d + 1)
         for j, s0 in enumerate(range(0, S, nb)):
             s1 = min(S, s0 + nb)
             K = (s1 - s0) * g
-            ws.fill(means[s0:s1], log_vars[s0:s1], log_w[s0:s1], centre, ctx.log_floor, backward=True)
-            r = r_buf[:, :K]
-            torch.mul(ctx.resp_blocks[j], grad[:, None, s0:s1], out=r.view(B, g, s1 - s0))  # R_bsi
-            if tiny:
-                torch.abs(r, out=a_buf[:, :K])
-                r.masked_fill_(torch.lt(a_buf[:, :K], tiny, out=m_buf[:, :K]), 0.0)  # no denormals into the GEMMs
-            n = r.sum(0).view(g, s1 - s0, 1)
+            shape = (g, s1 - s0, d)  # views in the block's row order; gradients go to [S, g, d]
+            W = ws.fill(means[s0:s1], log_vars[s0:s1], None, centre, ctx.log_floor, W_buf[:K], forward=False).W
+            mc = ws.q.view(shape)  # centred mu
+            r = r_buf[:B * K].view(B, K)
+            torch.mul(resp_all.get(j, K).view(B, g, s1 - s0), g_tot[:, None, s0:s1], out=r.view(B, g, s1 - s0))  # R_bsi
             if need_x:
-                rw = r @ ws.W  # [B, 2d] = [R mu/Sigma, R 1/Sigma]
-                gx.add_(rw[:, :d]).addcmul_(xc, rw[:, d:], value=-1.0)
+                acc.addmm_(r, W[:, :2 * d])
+            if not (need_m or need_v or need_w):
+                continue
+            p = torch.mm(r.t(), xx, out=p_buf[:K])  # [K, 2d+1] = [sum_b R x_b, sum_b R x_b^2 / 2, n]
+            p1, p2, n = p[:, :d].view(shape), p[:, d:2 * d].view(shape), p[:, 2 * d:].view(g, s1 - s0, 1)
+            iv = W[:, d:2 * d].view(shape)
             if need_m or need_v:
-                p = torch.mm(r.t(), xx, out=p_buf[:K])  # [K, 2d] = [sum_b R x_b, sum_b R x_b^2 / 2]
-                shape = (g, s1 - s0, d)  # views in the block's row order; gradients go to [S, g, d]
-                p1, p2, iv, m_iv = p[:, :d].view(shape), p[:, d:].view(shape), ws.iv.view(shape), ws.m_iv.view(shape)
-                if need_v:
-                    # 1/2 sum_b R ((x-mu)^2/Sigma - 1) = P2/2 / Sigma - P1 mu/Sigma + n/2 (mu^2/Sigma - 1)
-                    gv = torch.mul(p2, iv, out=glv[s0:s1].transpose(0, 1))
-                    gv.addcmul_(m_iv, p1, value=-1.0).addcmul_(ws.q.view(shape), n, value=0.5)
-                    if ws.below is not None:
-                        gv.masked_fill_(ws.below.view(shape), 0.0)
+                t = p1.addcmul_(mc, n, value=-1.0)  # sum_b R (x_b - mu)
                 if need_m:
-                    torch.mul(p1, iv, out=gm[s0:s1].transpose(0, 1)).addcmul_(m_iv, n, value=-1.0)
+                    torch.mul(t, iv, out=gm[s0:s1].transpose(0, 1))
+                if need_v:
+                    u = t.addcmul_(mc, n, value=0.5)  # P1 - n mu / 2
+                    v = p2.addcmul_(mc, u, value=-1.0)  # sum_b R (x_b - mu)^2 / 2
+                    gv = torch.addcmul(n * -0.5, v, iv, out=glv[s0:s1].transpose(0, 1))
+                    if ctx.log_floor is not None:
+                        gv.masked_fill_(log_vars[s0:s1].transpose(0, 1) < ctx.log_floor, 0.0)
             if need_w:
                 gw[s0:s1] = n.view(g, s1 - s0).t() - log_w[s0:s1].exp() * grad[:, s0:s1].sum(0)[:, None]
+        gx = torch.addcmul(acc[:, :d], xc, acc[:, d:], value=-1.0) if need_x else None
         return gx, gm, glv, gw, None, None
 
 
@@ -251,23 +277,20 @@ def _block_states(B: int, S: int, g: int, d: int, device: torch.device) -> int:
 
 def _block_log_likelihoods(ws: _Workspace, x: Tensor, xx: Tensor, a_max: float | None, means: Tensor,
                            centre: Tensor, out: Tensor, route64: bool) -> tuple[Tensor, bool]:
-    """[B, g*nb] log(w N(x; mu, Sigma)) of one block (written to ``out`` when contiguous), corrected
-    where float32 may be too inaccurate, and whether the block was computed in float64. a_max bounds
-    A = sum x^2/Sigma (centred) for all elements (None: no check, the fast path); route64: go to
-    float64 directly if the cheap bound fails (a previous block of this call needed it)."""
-    out = out if out.is_contiguous() else None
+    """[B, g*nb] log(w N(x; mu, Sigma)) of one block (written to ``out``), corrected where float32
+    may be too inaccurate, and whether the block was computed in float64. xx = [xc, -xc^2/2, 1];
+    a_max bounds A = sum x^2/Sigma (centred) for all elements (None: no check, the fast path);
+    route64: go to float64 directly if the cheap bound fails (a previous block of this call needed it)."""
     nb, g, d = means.shape
     c_sq = ws.c_sq  # C = sum mu^2/Sigma (centred), [g*nb]
-    const = ws.log_w - 0.5 * (d * LOG_2PI + ws.lv_sum + c_sq)
     # Cheap bound first (A <= max |xc|^2 max 1/Sigma); the per-element check only if it fails.
     if x.dtype == torch.float64 or a_max is None or ERR_FACTOR * (math.sqrt(a_max) + math.sqrt(max(float(c_sq.max()), 0.0))) ** 2 <= ABS_TOL:
-        return torch.addmm(const, xx, ws.W.t(), out=out), False
-    means_rows, lv_rows = ws.means.reshape(nb * g, d), ws.lv.reshape(nb * g, d)  # the block's row order
+        return torch.mm(xx, ws.W.t(), out=out), False
+    means_rows, lv_rows = ws.rows()
     if route64:
-        ll64 = _block_float64(x, means_rows, lv_rows, ws.log_w, centre)
-        return (ll64.float() if out is None else out.copy_(ll64)), True
-    ll = torch.addmm(const, xx[:, :d], ws.m_iv.t(), out=out)
-    a_sq = torch.mm(xx[:, d:], ws.iv.t()).mul_(-2.0)  # A = sum x^2/Sigma, [B, g*nb]
+        return out.copy_(_block_float64(x, means_rows, lv_rows, ws.log_w, centre)), True
+    ll = torch.addmm(ws.const, xx[:, :d], ws.m_iv.t(), out=out)
+    a_sq = torch.mm(xx[:, d:2 * d], ws.iv.t()).mul_(-2.0)  # A = sum x^2/Sigma, [B, g*nb]
     ll.sub_(a_sq, alpha=0.5)
     idx = _inaccurate_elements(ll.view(x.shape[0], g, nb), a_sq, c_sq)
     if idx is None:
