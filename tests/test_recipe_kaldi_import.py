@@ -50,6 +50,7 @@ def kaldi_recipe_dir(tmp: Path) -> Path:
     (k / "exp" / "tri1_ali").symlink_to(ref / "exp" / "tri1_ali")
     (k / "exp" / "tri1" / "graph").symlink_to(ref / "exp" / "tri1" / "graph")
     (k / "exp" / "mono").symlink_to(ref / "exp" / "mono")
+    (k / "exp" / "mono_ali").symlink_to(ref / "exp" / "mono_ali")
     for name, pat in (("train", TRAIN_UTT), ("test", TEST_UTT)):
         (k / "data" / name).mkdir()
         for f in ("wav.scp", "text", "utt2spk"):
@@ -129,18 +130,40 @@ def test_kaldi_import_end_to_end(tmp_path):
     for tool in ("import_data_dir", "copy_ali_dir", "align_si.sh", "import_ali.sh", "train_dnn.sh", "decode.sh"):
         assert tool + " " not in r2.stdout, tool
 
+    # test-set alignments given (--kaldi-test-ali): copied and imported instead of aligned here
+    user_test_ali = k / "exp" / "tri1_ali_test"
+    user_test_ali.mkdir()
+    for f in (exp / "gmm_ali_test").iterdir():   # made with Kaldi's tri1 model: same tree
+        if f.is_file():
+            (user_test_ali / f.name).write_bytes(f.read_bytes())
+    r3 = run_recipe(s5, *args, "--kaldi-test-ali", f"test={user_test_ali}", "--stop-stage", "4")
+    assert r3.returncode == 0, r3.stdout[-3000:] + r3.stderr[-3000:]
+    assert filecmp.cmp(exp / "kaldi_ali_test" / "ali.1.gz", user_test_ali / "ali.1.gz", shallow=False)
+    assert "align_si.sh" not in r3.stdout
+    test_report = (exp / "ali_test" / "import_report.txt").read_text()
+    assert "source exp/kaldi_ali_test" in test_report and "utterances_imported 30" in test_report
+
 
 @pytest.mark.parametrize("case, expect", [
     ("mono_graph", r"num_pdfs is 67 but .*tri1_ali/final.mdl has 112 pdfs"),
     ("no_ali", r"--ali-dir .*exp/tri9_ali: no such file or directory"),
     ("no_recording", r"wav.scp: george_0_0: audio file .*0_george_0.wav not found .*--kaldi-dir"),
     ("no_options", r"--train-dir is required"),
+    ("test_ali_other_tree", r"mono_ali/tree differs from .*tri1_ali/tree"),
+    ("lda_system", r"tri2b_ali has final.mat \(LDA/MLLT or fMLLR features\).*--kaldi-test-ali"),
 ])
 def test_kaldi_import_input_errors(tmp_path, case, expect):
     k = kaldi_recipe_dir(tmp_path)
     s5 = recipe_copy(tmp_path, "kaldi_import")
+    lda = k / "exp" / "tri2b_ali"   # an LDA+MLLT system's alignment dir: the test set cannot be aligned here
+    lda.mkdir()
+    for f in (k / "exp" / "tri1_ali").iterdir():
+        (lda / f.name).symlink_to(f)
+    (lda / "final.mat").write_bytes(b"")
     args = {"mono_graph": inputs(k, graph="exp/mono/graph"), "no_ali": inputs(k, ali="exp/tri9_ali"),
-            "no_recording": inputs(k) + ["--kaldi-dir", str(tmp_path)], "no_options": []}[case]
+            "no_recording": inputs(k) + ["--kaldi-dir", str(tmp_path)], "no_options": [],
+            "test_ali_other_tree": inputs(k) + ["--kaldi-test-ali", f"test={k}/exp/mono_ali"],
+            "lda_system": inputs(k, ali="exp/tri2b_ali")}[case]
     r = run_recipe(s5, *args, "--stop-stage", "2")
     assert r.returncode != 0
     assert re.search(expect, r.stdout + r.stderr), r.stdout[-2000:] + r.stderr[-2000:]

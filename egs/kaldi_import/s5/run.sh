@@ -101,18 +101,26 @@ for kv in $kaldi_test_ali; do
 done
 
 # The checks of stage 0 (the user's dirs) and 2 (the copies): lang + alignments + graph belong together.
-check_dirs() {  # check_dirs <lang> <ali-dir> <graph> <prefix> <log>: test alignments of set x are <prefix>x
-  local lang=$1 ali=$2 graph=$3 x opts=()
+check_dirs() {  # check_dirs <lang> <ali-dir> <graph> <log-name> <test-ali-dir>...: in the order of $test_sets
+  local lang=$1 ali=$2 graph=$3 log=$4 x opts=()
+  shift 4
   for x in $test_sets; do
-    if [ -n "${test_ali_of[$x]:-}" ]; then opts+=(--test-ali "$4$x"); else opts+=(--align-data data/$x); fi
+    if [ -n "${test_ali_of[$x]:-}" ]; then opts+=(--test-ali "$1"); shift; else opts+=(--align-data data/$x); fi
   done
   mkdir -p exp/kaldi_import/log
   python3 local/check_kaldi_dirs.py --lang "$lang" --ali-dir "$ali" --graph "$graph" "${opts[@]}" \
-    2>&1 | tee exp/kaldi_import/log/$5
+    2>&1 | tee exp/kaldi_import/log/$log
+}
+test_ali_dirs() {  # the test alignment dirs, in the order of $test_sets: "user" (yours) or "copy" (exp/kaldi_ali_<set>)
+  local x
+  for x in $test_sets; do
+    [ -n "${test_ali_of[$x]:-}" ] || continue
+    if [ $1 = user ]; then echo "${test_ali_of[$x]}"; else echo exp/kaldi_ali_$x; fi
+  done
 }
 
 if run_stage 0; then
-  log "Stage 0: data dirs from $train_dir $test_dirs (audio resolved in $kaldi_dir); checks"
+  log "Stage 0: copies of the data dirs ($train $test_sets; audio resolved in $kaldi_dir), checks"
   for x in $train $test_sets; do
     src=${src_of[$x]}
     if todo data/$x/.imported $src/wav.scp $src/text $src/utt2spk; then
@@ -122,10 +130,7 @@ if run_stage 0; then
       touch data/$x/.imported
     fi
   done
-  # the user's test alignment dirs, under the names the copies will have
-  mkdir -p exp/kaldi_import/test_ali
-  for x in "${!test_ali_of[@]}"; do ln -sfn "${test_ali_of[$x]}" exp/kaldi_import/test_ali/$x; done
-  check_dirs $lang_dir $ali_dir $graph_dir exp/kaldi_import/test_ali/ check_kaldi_dirs.log
+  check_dirs $lang_dir $ali_dir $graph_dir check_kaldi_dirs.log $(test_ali_dirs user)
 fi
 
 if run_stage 1; then
@@ -152,7 +157,7 @@ if run_stage 2; then
       local/copy_ali_dir.sh $a exp/kaldi_ali_$x && touch exp/kaldi_ali_$x/.imported
     fi
   done
-  check_dirs data/lang exp/kaldi_ali_$train exp/graph exp/kaldi_ali_ check_copies.log
+  check_dirs data/lang exp/kaldi_ali_$train exp/graph check_copies.log $(test_ali_dirs copy)
 fi
 pipeline_test_ali=
 for x in "${!test_ali_of[@]}"; do pipeline_test_ali="$pipeline_test_ali $x=exp/kaldi_ali_$x"; done
@@ -160,6 +165,12 @@ for x in "${!test_ali_of[@]}"; do pipeline_test_ali="$pipeline_test_ali $x=exp/k
 # Stages 3-9: test alignments (where none given) -> import -> DNN -> DGMM -> priors -> archives ->
 # decode with the copy of your graph -> score -> table.
 if [ $stop_stage -ge 3 ] && [ $stage -le 9 ]; then
+  # Workaround: the pipeline's stage 5 reruns steps/train_dnn.sh when the DNN is out of date, but that
+  # keeps an existing final.pt; remove it so that a changed config or new alignments retrain the DNN.
+  if run_stage 5 && [ -f exp/dnn/final.pt ] && todo exp/dnn/final.pt $dnn_config \
+      exp/kaldi_ali_$train/final.mdl exp/kaldi_ali_$train/ali.1.gz data/fbank/$train/feats.scp; then
+    rm -f exp/dnn/{final,best,checkpoint}.pt
+  fi
   steps/dgmm_pipeline.sh --stage $stage --stop-stage $stop_stage --force $force --nj $nj --cmd "$train_cmd" \
     --train $train --test-sets "$test_sets" --lang data/lang --lang-test data/lang \
     --kaldi-ali exp/kaldi_ali_$train --kaldi-test-ali "${pipeline_test_ali# }" --graph exp/graph \
