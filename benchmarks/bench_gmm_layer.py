@@ -6,9 +6,12 @@ interleaved so that the machine's load affects all alike:
   gemm     a plain GEMM of the same FLOPs, [B, 2d] x [2d, S*g], forward + backward (both inputs)
   linear   the DNN's output layer, Linear(2560 -> S) + log_softmax, forward + backward
 and the full training step (forward, loss, backward, SGD update) of the paper's DNN 8x2560 and of
-DGMM 7x2560 + GMM(d, g), in frames/s. Ratios are the figures to read; absolute times depend on load.
+DGMM 7x2560 + GMM(d, g), in frames/s. Every figure is the median over ``--reps`` interleaved rounds (one call of each
+function per round), and each ratio is the median of the per-round ratios, so that a change of
+load during the run affects numerator and denominator alike. Ratios are the figures to read;
+absolute times depend on load (the load average is printed with each table).
 
-Usage: python benchmarks/bench_gmm_layer.py [--threads 2] [--reps 5] [--quick] [--out RESULTS.md]
+Usage: python benchmarks/bench_gmm_layer.py [--threads 2] [--reps 7] [--quick] [--out RESULTS.md]
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import argparse
 import math
 import os
 import platform
+import statistics
 import time
 
 import torch
@@ -32,18 +36,27 @@ SHAPES = [  # (name, B, S, g, d)
 ]
 
 
-def timeit(fns: dict, reps: int) -> dict:
-    """Fastest of ``reps`` calls of each function, calls interleaved round-robin (after one warm-up);
-    the minimum is the figure least disturbed by other processes on a shared machine."""
-    for f in fns.values():
-        f()
-    times = {k: [] for k in fns}
-    for _ in range(reps):
-        for k, f in fns.items():
-            t = time.perf_counter()
+class Timings:
+    """Wall-clock times of ``reps`` rounds; in each round every function is called once, in turn
+    (after one warm-up call each)."""
+
+    def __init__(self, fns: dict, reps: int):
+        for f in fns.values():
             f()
-            times[k].append(time.perf_counter() - t)
-    return {k: min(v) for k, v in times.items()}
+        self.times = {k: [] for k in fns}
+        for _ in range(reps):
+            for k, f in fns.items():
+                t = time.perf_counter()
+                f()
+                self.times[k].append(time.perf_counter() - t)
+
+    def __getitem__(self, k: str) -> float:
+        """Median time of k, seconds."""
+        return statistics.median(self.times[k])
+
+    def ratio(self, k: str, ref: str) -> float:
+        """Median over rounds of time(k) / time(ref) in the same round."""
+        return statistics.median(a / b for a, b in zip(self.times[k], self.times[ref]))
 
 
 def layer_fns(B: int, S: int, g: int, d: int, hidden: int = 2560):
@@ -126,19 +139,20 @@ def step_fn(config: dict, B: int):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="small shape and no training steps (smoke test)")
     ap.add_argument("--out", default=None, help="write the markdown table here")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     lines = [f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
              f"threads {args.threads}, load average at start {os.getloadavg()[0]:.2f}", "",
-             "| shape (B, S, g, d) | GMM layer fwd+bwd ms | equal-FLOP GEMM ms | Linear(2560->S)+log_softmax ms | GMM/GEMM | GMM/Linear |",
-             "|---|---|---|---|---|---|"]
+             "| shape (B, S, g, d) | GMM layer fwd+bwd ms | equal-FLOP GEMM ms | Linear(2560->S)+log_softmax ms | GMM/GEMM | GMM/Linear | load |",
+             "|---|---|---|---|---|---|---|"]
     for name, B, S, g, d in SHAPES[:1] if args.quick else SHAPES:
-        t = timeit(layer_fns(B, S, g, d), args.reps)
+        t = Timings(layer_fns(B, S, g, d), args.reps)
         lines.append(f"| {name} ({B}, {S}, {g}, {d}) | {1e3 * t['gmm']:.1f} | {1e3 * t['gemm']:.1f} | "
-                     f"{1e3 * t['linear']:.1f} | {t['gmm'] / t['gemm']:.2f} | {t['gmm'] / t['linear']:.2f} |")
+                     f"{1e3 * t['linear']:.1f} | {t.ratio('gmm', 'gemm'):.2f} | {t.ratio('gmm', 'linear'):.2f} | "
+                     f"{os.getloadavg()[0]:.1f} |")
         print(lines[-1], flush=True)
     if not args.quick:
         lines += ["", "GMM layer on trained-like inputs (x drawn from the layer's own components, sigma = spread / "
@@ -147,8 +161,8 @@ def main() -> None:
                   "|---|---|---|---|---|"]
         for ratio in (1.0, 3.0, 10.0, 30.0):
             fns = {"gmm": trained_like_fns(200, 2432, 5, 272, ratio), "gemm": layer_fns(200, 2432, 5, 272)["gemm"]}
-            t = timeit(fns, args.reps)
-            lines.append(f"| {ratio:g} | {1e3 * t['gmm']:.1f} | {1e3 * t['gemm']:.1f} | {t['gmm'] / t['gemm']:.2f} | "
+            t = Timings(fns, args.reps)
+            lines.append(f"| {ratio:g} | {1e3 * t['gmm']:.1f} | {1e3 * t['gemm']:.1f} | {t.ratio('gmm', 'gemm'):.2f} | "
                          f"{count_routes(fns['gmm'])} |")
             print(lines[-1], flush=True)
         B = 200
@@ -157,11 +171,11 @@ def main() -> None:
                                                     "num_components": 5}, B),
                  "DGMM 7x2560+GMM(480,5)": step_fn({"type": "dgmm", "num_states": 2432, "bottleneck_dim": 480,
                                                     "num_components": 5}, B)}
-        t = timeit(steps, args.reps)
-        lines += ["", f"Training step (batch {B}, SGD), frames/s:", "",
+        t = Timings(steps, args.reps)
+        lines += ["", f"Training step (batch {B}, SGD), frames/s (load {os.getloadavg()[0]:.1f}):", "",
                   "| model | frames/s | step time / DNN's |", "|---|---|---|"]
-        for k, v in t.items():
-            lines.append(f"| {k} | {B / v:.0f} | {v / t['DNN 8x2560']:.2f} |")
+        for k in steps:
+            lines.append(f"| {k} | {B / t[k]:.0f} | {t.ratio(k, 'DNN 8x2560'):.2f} |")
             print(lines[-1], flush=True)
     lines.append(f"\nload average at end {os.getloadavg()[0]:.2f}")
     if args.out:

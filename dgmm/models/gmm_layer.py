@@ -112,8 +112,9 @@ class _Workspace:
     def __init__(self, nb: int, g: int, d: int, like: Tensor):
         self.q_buf = like.new_empty(nb * g, d)
 
-    def fill(self, means: Tensor, log_vars: Tensor, log_w: Tensor, centre: Tensor, log_floor: float | None,
+    def fill(self, means: Tensor, log_vars: Tensor, log_w: Tensor | None, centre: Tensor, log_floor: float | None,
              W: Tensor, forward: bool = True):
+        """log_w: [g, nb] log weights (a view of the transposed [S, g] tensor); None in the backward."""
         nb, g, d = means.shape
         K = nb * g
         self.W, self.q = W, self.q_buf[:K]
@@ -128,17 +129,18 @@ class _Workspace:
         torch.sub(self.means, centre, out=self.q.view(g, nb, d))  # centred mu
         torch.mul(self.q, self.iv, out=self.m_iv)  # mu / Sigma
         if forward:
-            self.log_w = log_w.t().reshape(K)
             self.c_sq = self.q.mul_(self.m_iv).sum(-1)  # C = sum mu^2 / Sigma (q is scratch from here on)
             self.const = W[:, 2 * d]
-            torch.sub(neg_logdet, self.c_sq, out=self.const).sub_(d * LOG_2PI).mul_(0.5).add_(self.log_w)
+            self.log_w = log_w
+            half = neg_logdet.sub_(self.c_sq).sub_(d * LOG_2PI).view(g, nb)  # -(d log 2π + log|Sigma| + C)
+            torch.add(log_w, half, alpha=0.5, out=self.const.view(g, nb))
         return self
 
-    def rows(self) -> tuple[Tensor, Tensor]:
-        """The block's means and floored log-variances as [K, d] rows in its row order (copies)."""
+    def rows(self) -> tuple[Tensor, Tensor, Tensor]:
+        """The block's means and floored log-variances [K, d] and log weights [K] in its row order (copies)."""
         lv = self.log_vars if self.log_floor is None else self.log_vars.clamp(min=self.log_floor)
-        d = lv.shape[-1]
-        return self.means.reshape(-1, d), lv.reshape(-1, d)
+        g, nb, d = lv.shape
+        return self.means.reshape(-1, d), lv.reshape(-1, d), self.log_w.reshape(-1)
 
 
 class _Blocks:
@@ -152,6 +154,16 @@ class _Blocks:
         off = (j % self.slots) * self.size
         return self.buf[off:off + self.B * K].view(self.B, K)
 
+    def assemble(self, total: int) -> Tensor:
+        """[B, total]: the blocks' columns side by side (all slots used, blocks of K0 columns, the last one shorter)."""
+        K0 = self.size // self.B
+        full = total // K0
+        out = self.buf.new_empty(self.B, total)
+        out[:, :full * K0].view(self.B, full, K0).copy_(self.buf[:full * self.size].view(full, self.B, K0).transpose(0, 1))
+        if total > full * K0:
+            out[:, full * K0:] = self.get(full, total - full * K0)
+        return out
+
 
 class _GMMLogLikelihood(torch.autograd.Function):
     """Forward: centred expanded form (one GEMM) + exact correction; backward: Eq. (2)-(3).
@@ -161,8 +173,8 @@ class _GMMLogLikelihood(torch.autograd.Function):
         d/d Sigma'_si  = sum_b R_bsi ((x_b - mu_si)^2 / Sigma_si - 1) / 2   (0 below the floor)
         d/d omega'_si  = sum_b (R_bsi - G_bs w_si)
         d/d x_b        = sum_si R_bsi (mu_si - x_b) / Sigma_si
-    each evaluated with GEMMs in the centred coordinates: with P = R^T [x, x^2/2, 1] (one GEMM per
-    block; its last column is n_si = sum_b R_bsi), d/d mu = P1/Sigma - n mu/Sigma and d/d Sigma' =
+    each evaluated with GEMMs in the centred coordinates: with P = R^T [x, x^2/2, -1/2] (one GEMM per
+    block; its last column is -n_si/2, n_si = sum_b R_bsi), d/d mu = P1/Sigma - n mu/Sigma and d/d Sigma' =
     P2/Sigma - (mu/Sigma)(P1 - n mu/2) - n/2; d/d x accumulates R [mu/Sigma, 1/Sigma] over the blocks.
     States are processed in blocks so that the [B, block] intermediates stay in cache. The forward
     keeps only the unnormalised responsibilities exp(ll - max) and their sums per state (the
@@ -180,6 +192,7 @@ class _GMMLogLikelihood(torch.autograd.Function):
             log_floor = None  # no variance below the floor: skip clamping and masking
         iv_max = math.exp(-max(lv_min, log_floor or -math.inf))  # largest 1/Sigma
         log_w = torch.log_softmax(weight_logits, dim=-1)
+        log_w_t = log_w.t()  # [g, S]: per block a [g, nb] view in the blocks' row order
         centre = x.mean(0)
         xx = x.new_empty(B, 2 * d + 1)  # [xc, -xc^2/2, 1]: ll = xx @ W^T
         xc = torch.sub(x, centre, out=xx[:, :d])
@@ -187,7 +200,6 @@ class _GMMLogLikelihood(torch.autograd.Function):
         xx[:, 2 * d] = 1.0
         x_sq_max = -2.0 * float(xx[:, d:2 * d].sum(-1).min()) if B else 0.0
         keep = any(ctx.needs_input_grad[:4])
-        out = x.new_empty(B, S)
         nb = _block_states(B, S, g, d, x.device)
         nblocks, K0 = -(-S // nb), min(nb, S) * g
         ws = _Workspace(min(nb, S), g, d, x)
@@ -195,22 +207,23 @@ class _GMMLogLikelihood(torch.autograd.Function):
         # place and kept for the backward; without gradients, one block's worth reused.
         resp_all = _Blocks(x, nblocks if keep else 1, B, K0)
         W_buf = x.new_empty(K0, 2 * d + 1)
-        tot_all = x.new_empty(B, S) if keep else None
+        # per state: max over components and sum of exp(ll - max), [B, nb] per block
+        top_all, tot_all = _Blocks(x, nblocks, B, min(nb, S)), _Blocks(x, nblocks, B, min(nb, S))
         route64 = False  # once a block needed float64, the next ones that fail the bound go there directly
         for j, s0 in enumerate(range(0, S, nb)):
             s1 = min(S, s0 + nb)
             K = (s1 - s0) * g
-            ws.fill(means[s0:s1], log_vars[s0:s1], log_w[s0:s1], centre, log_floor, W_buf[:K])
+            ws.fill(means[s0:s1], log_vars[s0:s1], log_w_t[:, s0:s1], centre, log_floor, W_buf[:K])
             ll, route64 = _block_log_likelihoods(ws, x, xx, x_sq_max * iv_max if exact else None, means[s0:s1],
                                                  centre, resp_all.get(j, K), route64)
             ll = ll.view(B, g, s1 - s0)
-            top = ll.amax(1, keepdim=True)
+            top = torch.amax(ll, 1, keepdim=True, out=top_all.get(j, s1 - s0).view(B, 1, s1 - s0))
             resp = ll.sub_(top).clamp_min_(-RELEVANT_NATS).exp_()
-            tot = resp.sum(1, keepdim=True)
-            if keep:
-                tot_all[:, None, s0:s1] = tot
-            torch.add(top, tot.log_(), out=out[:, None, s0:s1])
-        xx[:, d:2 * d].neg_()  # [xc, xc^2/2, 1] for the backward
+            torch.sum(resp, 1, keepdim=True, out=tot_all.get(j, s1 - s0).view(B, 1, s1 - s0))
+        tot_all = tot_all.assemble(S)
+        out = top_all.assemble(S).add_(tot_all.log())
+        xx[:, d:2 * d].neg_()  # [xc, xc^2/2, -1/2] for the backward
+        xx[:, 2 * d] = -0.5
         ctx.save_for_backward(xx, centre, means, log_vars, log_w)
         ctx.resp_all, ctx.tot_all, ctx.log_floor, ctx.nb = resp_all, tot_all, log_floor, nb
         return out
@@ -226,7 +239,7 @@ class _GMMLogLikelihood(torch.autograd.Function):
         acc = xx.new_zeros(B, 2 * d) if need_x else None  # sum over blocks of R [mu/Sigma, 1/Sigma]
         gm = means.new_empty(S, g, d) if need_m else None
         glv = log_vars.new_empty(S, g, d) if need_v else None
-        gw = torch.empty_like(log_w) if need_w else None
+        nh_all = log_w.new_empty(g, S) if need_w else None  # -n/2 of all components, [g, S]
         nb = ctx.nb
         g_tot = torch.div(grad, tot_all)  # R = G pi = (G / sum) exp(ll - max)
         tiny = _TINY_GRAD.get(xx.dtype, 0.0)
@@ -248,22 +261,23 @@ class _GMMLogLikelihood(torch.autograd.Function):
                 acc.addmm_(r, W[:, :2 * d])
             if not (need_m or need_v or need_w):
                 continue
-            p = torch.mm(r.t(), xx, out=p_buf[:K])  # [K, 2d+1] = [sum_b R x_b, sum_b R x_b^2 / 2, n]
-            p1, p2, n = p[:, :d].view(shape), p[:, d:2 * d].view(shape), p[:, 2 * d:].view(g, s1 - s0, 1)
+            p = torch.mm(r.t(), xx, out=p_buf[:K])  # [K, 2d+1] = [sum_b R x_b, sum_b R x_b^2 / 2, -n/2]
+            p1, p2, nh = p[:, :d].view(shape), p[:, d:2 * d].view(shape), p[:, 2 * d:].view(g, s1 - s0, 1)
             iv = W[:, d:2 * d].view(shape)
             if need_m or need_v:
-                t = p1.addcmul_(mc, n, value=-1.0)  # sum_b R (x_b - mu)
+                t = p1.addcmul_(mc, nh, value=2.0)  # P1 - n mu = sum_b R (x_b - mu)
                 if need_m:
                     torch.mul(t, iv, out=gm[s0:s1].transpose(0, 1))
                 if need_v:
-                    u = t.addcmul_(mc, n, value=0.5)  # P1 - n mu / 2
+                    u = t.addcmul_(mc, nh, value=-1.0)  # P1 - n mu / 2
                     v = p2.addcmul_(mc, u, value=-1.0)  # sum_b R (x_b - mu)^2 / 2
-                    gv = torch.addcmul(n * -0.5, v, iv, out=glv[s0:s1].transpose(0, 1))
+                    gv = torch.addcmul(nh, v, iv, out=glv[s0:s1].transpose(0, 1))
                     if ctx.log_floor is not None:
                         gv.masked_fill_(log_vars[s0:s1].transpose(0, 1) < ctx.log_floor, 0.0)
             if need_w:
-                gw[s0:s1] = n.view(g, s1 - s0).t() - log_w[s0:s1].exp() * grad[:, s0:s1].sum(0)[:, None]
+                nh_all[:, s0:s1] = nh.view(g, s1 - s0)
         gx = torch.addcmul(acc[:, :d], xc, acc[:, d:], value=-1.0) if need_x else None
+        gw = torch.addcmul(nh_all.t() * -2.0, log_w.exp(), grad.sum(0)[:, None], value=-1.0) if need_w else None
         return gx, gm, glv, gw, None, None
 
 
@@ -286,9 +300,9 @@ def _block_log_likelihoods(ws: _Workspace, x: Tensor, xx: Tensor, a_max: float |
     # Cheap bound first (A <= max |xc|^2 max 1/Sigma); the per-element check only if it fails.
     if x.dtype == torch.float64 or a_max is None or ERR_FACTOR * (math.sqrt(a_max) + math.sqrt(max(float(c_sq.max()), 0.0))) ** 2 <= ABS_TOL:
         return torch.mm(xx, ws.W.t(), out=out), False
-    means_rows, lv_rows = ws.rows()
+    means_rows, lv_rows, log_w = ws.rows()
     if route64:
-        return out.copy_(_block_float64(x, means_rows, lv_rows, ws.log_w, centre)), True
+        return out.copy_(_block_float64(x, means_rows, lv_rows, log_w, centre)), True
     ll = torch.addmm(ws.const, xx[:, :d], ws.m_iv.t(), out=out)
     a_sq = torch.mm(xx[:, d:2 * d], ws.iv.t()).mul_(-2.0)  # A = sum x^2/Sigma, [B, g*nb]
     ll.sub_(a_sq, alpha=0.5)
@@ -298,10 +312,10 @@ def _block_log_likelihoods(ws: _Workspace, x: Tensor, xx: Tensor, a_max: float |
     b, k = idx
     if len(b) <= _MAX_GATHERED * x.shape[0] * nb:
         # few elements: recompute them one by one in the direct form
-        ll[b, k] = _direct_loglik(x[b], means_rows[k], lv_rows[k], ws.log_w[k]).to(ll.dtype)
+        ll[b, k] = _direct_loglik(x[b], means_rows[k], lv_rows[k], log_w[k]).to(ll.dtype)
         return ll, False
     # many: the whole block's expanded form in float64 (GEMM), cheaper than gathering
-    return ll.copy_(_block_float64(x, means_rows, lv_rows, ws.log_w, centre)), True
+    return ll.copy_(_block_float64(x, means_rows, lv_rows, log_w, centre)), True
 
 
 # Above this fraction of (frame, state) pairs needing a correction, a block is recomputed in float64.
