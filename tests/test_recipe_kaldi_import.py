@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import filecmp
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import kaldiio
+import numpy as np
 import pytest
 
-from conftest import recipe_copy, run_recipe, shared_path
+from conftest import REPO, recipe_copy, run_recipe, shared_path
+from dgmm.data.audio import read_wav_entry
 
 pytestmark = pytest.mark.slow
 
@@ -101,8 +106,8 @@ def test_kaldi_import_end_to_end(tmp_path):
 
     kaldi_words = {ln.split()[0] for ln in (ref / "words.txt").read_text().splitlines()}
     refs = dict(ln.split(maxsplit=1) for ln in (k / "data" / "test" / "text").read_text().splitlines())
-    for sys in ("dnn", "dgmm"):
-        d = exp / sys / "decode_test"
+    for system in ("dnn", "dgmm"):
+        d = exp / system / "decode_test"
         # decoded with the copy of Kaldi's graph: the decode log names it
         assert "exp/graph/HCLG.fst" in "".join(p.read_text() for p in (d / "log").glob("decode.*.log"))
         # WER against the 30 reference words; recomputed from the best hypotheses
@@ -172,3 +177,42 @@ def test_kaldi_import_input_errors(tmp_path, case, expect):
         for o in opts:
             assert "--" + o.replace("_", "-") in r.stderr, o
     assert not (s5 / "data" / "fbank").exists()   # stopped before any features were made
+
+
+def test_import_data_dir_resolves_paths_in_kaldi_dir(tmp_path):
+    """wav.scp files and pipes, feats.scp archives: usable from anywhere after the copy."""
+    wav = shared_path("corpora", "fsdd", "recordings", "0_theo_0.wav")
+    k = tmp_path / "kaldi_s5"
+    src = k / "data" / "test"
+    src.mkdir(parents=True)
+    (k / "audio").mkdir()
+    (k / "audio" / "a.wav").symlink_to(wav)
+    (k / "mfcc").mkdir()
+    feats = {u: np.full((3, 13), i, np.float32) for i, u in enumerate(("u1", "u2", "u3"))}
+    kaldiio.save_ark(str(k / "mfcc" / "raw.ark"), feats, scp=str(src / "feats.scp"))
+    # as Kaldi's make_mfcc.sh would have written it from K with a relative --mfcc-dir
+    scp = (src / "feats.scp").read_text().replace(str(k) + "/", "")
+    (src / "feats.scp").write_text(scp)
+    (src / "wav.scp").write_text(f"u1 audio/a.wav\nu2 cat audio/a.wav |\nu3 {wav}\n")
+    (src / "text").write_text("u1 zero\nu2 zero\nu3 zero\n")
+    (src / "utt2spk").write_text("u1 s\nu2 s\nu3 s\n")
+    recipe = REPO / "egs" / "kaldi_import" / "s5" / "local" / "import_data_dir.py"
+    dest = tmp_path / "s5" / "data" / "test"
+    r = subprocess.run([sys.executable, str(recipe), "--kaldi-dir", str(k), str(src), str(dest)],
+                       cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    table = dict(ln.split(maxsplit=1) for ln in (dest / "wav.scp").read_text().splitlines())
+    assert table == {"u1": f"{k}/audio/a.wav", "u2": f"cd {k} && cat audio/a.wav |", "u3": str(wav)}
+    ref, rate = read_wav_entry(str(wav), "u3")
+    for u, spec in table.items():   # read from another dir than K
+        x, r8k = read_wav_entry(spec, u, cwd=tmp_path)
+        assert r8k == rate == 8000 and np.array_equal(x, ref)
+    assert (dest / "spk2utt").read_text() == "s u1 u2 u3\n"
+    got = kaldiio.load_scp(str(dest / "feats.scp"))
+    assert all(np.array_equal(got[u], feats[u]) for u in feats)
+    # an archive that is gone: feats.scp left out, not copied broken
+    (k / "mfcc" / "raw.ark").unlink()
+    r = subprocess.run([sys.executable, str(recipe), "--kaldi-dir", str(k), str(src), str(dest)],
+                       cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert not (dest / "feats.scp").exists() and "does not exist" in r.stderr

@@ -184,8 +184,8 @@ if run_stage 10 && [ -n "$kaldi_decode_dirs" ]; then
     d=$(value_of $x "$kaldi_decode_dirs")
     [ -n "$d" ] || continue
     if [ -f $d/scoring_kaldi/best_wer ]; then kaldi_wer=$(cat $d/scoring_kaldi/best_wer)
-    else kaldi_wer=$(grep WER $d/wer_* | utils/best_wer.sh); fi
-    [ -n "$kaldi_wer" ] || die "$d: no scoring_kaldi/best_wer or wer_* files (score it with local/score.sh)"
+    elif ls $d/wer_* >/dev/null 2>&1; then kaldi_wer=$(grep WER $d/wer_* | utils/best_wer.sh)
+    else die "--kaldi-decode-dirs: $d has no scoring_kaldi/best_wer or wer_* files (score it with local/score.sh)"; fi
     { echo "$x: Kaldi ($d): $kaldi_wer"
       for sys in dnn dgmm; do echo "$x: $sys: $(cat exp/$sys/decode_$x/scoring_kaldi/best_wer)"; done
     } | tee exp/wer_vs_kaldi.$x.txt
