@@ -27,7 +27,8 @@ tri=                     # "<num-leaves> <tot-gauss>": also train a triphone sys
 boost_silence=1.0        # GMM alignment silence boost
 kaldi_ali=               # Kaldi alignment dir of <train> (ali.*.gz, final.mdl, tree): no GMM training
 kaldi_test_ali=          # with --kaldi-ali: "<set>=<ali-dir> ..." Kaldi alignments of test sets
-                         # (default: aligned here with the Kaldi model, which needs MFCC+delta features)
+                         # (default: aligned here with the Kaldi model, which needs MFCC+delta features;
+                         # <set>=none: no alignments, so no test-set state accuracy)
 graph=                   # an existing decoding graph dir (HCLG.fst, words.txt) to use instead of
                          # building <exp>/graph, e.g. a Kaldi recipe's exp/tri3/graph
 gmm_decode=true          # decode the test sets with the GMM (the GMM-HMM baseline row)
@@ -80,14 +81,18 @@ done
 if [ -n "$kaldi_ali" ]; then gmm=$kaldi_ali; elif [ -n "$tri" ]; then gmm=$exp/tri1; else gmm=$exp/mono; fi
 train_ali=${kaldi_ali:-${gmm}_ali}
 build_graph=false; [ -z "$graph" ] && { build_graph=true; graph=$exp/graph; }
-test_ali() {  # the alignment dir of test set $1
+test_ali() {  # the alignment dir of test set $1 ("none": not aligned)
   local kv
   for kv in $kaldi_test_ali; do [ "${kv%%=*}" = "$1" ] && { echo "${kv#*=}"; return; }; done
   echo "$exp/gmm_ali_$1"
 }
 
 if run_stage 3; then
-  log "Stage 3: GMM-HMM system $gmm: training, alignments, graph, baseline decode"
+  if [ -z "$kaldi_ali" ]; then
+    log "Stage 3: GMM-HMM system $gmm: training, alignments, graph, baseline decode"
+  else
+    log "Stage 3: Kaldi system $gmm: test-set alignments and graph as needed"
+  fi
   if [ -z "$kaldi_ali" ]; then
     if todo $exp/mono/final.mdl $lang/L.fst data/$train/text; then
       # shellcheck disable=SC2086
@@ -133,6 +138,7 @@ if run_stage 4; then
   fi
   for x in "${sets[@]}"; do
     d=$(test_ali $x)
+    [ "$d" = none ] && continue
     if todo $exp/ali_$x/pdf_ali.scp $d/final.mdl data/fbank/$x/feats.scp; then
       steps/import_ali.sh --lang $lang $d data/fbank/$x $exp/ali_$x
     fi
@@ -142,6 +148,9 @@ fi
 if run_stage 5; then
   log "Stage 5: DNN baseline"
   if todo $exp/dnn/final.pt $exp/ali_$train/pdf_ali.scp $dnn_config; then
+    # an out-of-date finished DNN (new config or alignments) is retrained from scratch; an
+    # unfinished one (no final.pt) resumes from its checkpoint
+    [ -f $exp/dnn/final.pt ] && rm -f $exp/dnn/{final,best,checkpoint}.pt
     steps/train_dnn.sh --nnet-config $dnn_config --num-threads $num_threads \
       data/fbank/$train $exp/ali_$train $exp/dnn
   fi
@@ -189,6 +198,7 @@ if run_stage 9; then
   log "Stage 9: test-set state accuracy and results"
   for x in "${sets[@]}"; do
     for sys in dnn $gmm_systems; do
+      [ "$(test_ali $x)" = none ] && continue
       if todo $exp/$sys/frame_accuracy.$x $exp/$sys/final.pt $exp/ali_$x/pdf_ali.scp; then
         python3 -m dgmm.bin.frame_accuracy data/fbank/$x $exp/ali_$x $exp/$sys > /dev/null
       fi
@@ -197,7 +207,8 @@ if run_stage 9; then
     if $gmm_decode; then gmm_row="GMM-HMM ($gmm)=$exp/gmm_decode_$x"; fi
     systems=()
     for sys in dnn $gmm_systems; do systems+=($exp/$sys); done
-    if todo $exp/RESULTS.$x.md $(for d in "${systems[@]}"; do echo $d/frame_accuracy.$x $d/decode_$x/scoring_kaldi/best_wer; done); then
+    if todo $exp/RESULTS.$x.md $(for d in "${systems[@]}"; do echo $d/decode_$x/scoring_kaldi/best_wer; \
+                                    [ "$(test_ali $x)" = none ] || echo $d/frame_accuracy.$x; done); then
       python3 -m dgmm.bin.results_table --test-set $x --gmm-model $gmm/final.mdl \
         ${gmm_row:+"$gmm_row"} "${systems[@]}" > $exp/RESULTS.$x.md
     fi

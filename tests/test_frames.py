@@ -149,6 +149,10 @@ def test_cv_split_like_kaldi():
     tr, cv = cv_split(many, 34, by_speaker=True, seed=1)
     cv_spk = {many[u] for u in cv}
     assert len(cv_spk) == 10 and not cv_spk & {many[u] for u in tr} and len(tr) + len(cv) == 90
+    # 10% of 5 speakers rounds down to none: one whole speaker is held out instead
+    five = {f"s{s}-{i}": f"s{s}" for s in range(5) for i in range(4)}
+    tr, cv = cv_split(five, 10, by_speaker=True)
+    assert len({five[u] for u in cv}) == 1 and len(cv) == 4 and len(tr) == 16
     with pytest.raises(DgmmError):
         cv_split({"a": "a"}, 10)
 

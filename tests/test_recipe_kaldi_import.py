@@ -148,6 +148,16 @@ def test_kaldi_import_end_to_end(tmp_path):
     test_report = (exp / "ali_test" / "import_report.txt").read_text()
     assert "source exp/kaldi_ali_test" in test_report and "utterances_imported 30" in test_report
 
+    # --kaldi-test-ali test=none (e.g. an LDA/SAT system): no test alignment, no test-set state accuracy
+    for f in [exp / "RESULTS.test.md", *exp.glob("*/frame_accuracy.test")]:
+        f.unlink()
+    r4 = run_recipe(s5, *args, "--kaldi-test-ali", "test=none", "--stage", "9", "--stop-stage", "9")
+    assert r4.returncode == 0, r4.stdout[-3000:] + r4.stderr[-3000:]
+    assert not list(exp.glob("*/frame_accuracy.test"))
+    rows = [line.split("|") for line in (exp / "RESULTS.test.md").read_text().splitlines() if "| dnn |" in line
+            or "| dgmm |" in line]
+    assert len(rows) == 2 and all(row[4].strip() == "-" and row[5].strip() != "-" for row in rows), rows
+
 
 @pytest.mark.parametrize("case, expect", [
     ("mono_graph", r"num_pdfs is 67 but .*tri1_ali/final.mdl has 112 pdfs"),

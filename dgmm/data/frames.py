@@ -51,13 +51,15 @@ def cv_split(utt2spk: dict[str, str], cv_percent: float = 10, by_speaker: bool =
 
     Default (``--cv-utt-percent P``): the last P% of the sorted utterances, the boundary moved back to
     a speaker change when at least one whole speaker stays in train. ``by_speaker``
-    (``--cv-spk-percent P``): P% of the speakers, picked at random with ``seed`` (numpy's generator,
-    so not the same speakers as Kaldi's perl shuffle).
+    (``--cv-spk-percent P``): P% of the speakers, at least one, picked at random with ``seed``
+    (numpy's generator, so not the same speakers as Kaldi's perl shuffle).
     """
     utts = sorted(utt2spk)
     if by_speaker:
         spks = sorted(set(utt2spk.values()))
         n_cv = len(spks) * int(cv_percent) // 100
+        if cv_percent > 0 and len(spks) > 1:
+            n_cv = max(n_cv, 1)   # e.g. 10% of 5 speakers: one CV speaker, not none
         perm = np.random.default_rng(seed).permutation(len(spks))
         cv_spk = {spks[i] for i in perm[:n_cv]}
         cv = [u for u in utts if utt2spk[u] in cv_spk]

@@ -27,7 +27,8 @@ graph_dir=           # Kaldi decoding graph of the same model (HCLG.fst, words.t
 kaldi_dir=           # Kaldi recipe dir: relative wav.scp paths and pipe commands are resolved there
                      # (default: two levels above --train-dir, i.e. K for K/data/train)
 kaldi_test_ali=      # "<set>=<ali-dir> ...": Kaldi alignments of test sets (<set> = basename of its data dir);
-                     # test sets without them are aligned here with <ali-dir>/final.mdl (MFCC + delta GMMs)
+                     # test sets without them are aligned here with <ali-dir>/final.mdl (MFCC + delta GMMs);
+                     # <set>=none: not aligned (no test-set state accuracy, e.g. for an LDA/SAT system)
 kaldi_decode_dirs=   # "<set>=<decode-dir> ...": your Kaldi system's decodes, for stage 10
 fbank_config=conf/fbank.conf  # fbank options: --sample-frequency must be your audio's rate
 dnn_config=conf/dnn.yaml      # DNN configuration
@@ -51,7 +52,8 @@ Options:
   --ali-dir <dir>              # Kaldi alignments of the training set, e.g. exp/tri3_ali (required)
   --graph-dir <dir>            # Kaldi graph of the same model, e.g. exp/tri3/graph (required)
   --kaldi-dir <dir>            # where wav.scp's relative paths/pipes run (default: two levels above --train-dir)
-  --kaldi-test-ali '<set>=<dir> ...'     # Kaldi alignments of test sets (else aligned here: MFCC+delta GMMs only)
+  --kaldi-test-ali '<set>=<dir> ...'     # Kaldi alignments of test sets (else aligned here: MFCC+delta GMMs only;
+                                         # <set>=none: no test-set state accuracy)
   --kaldi-decode-dirs '<set>=<dir> ...'  # your Kaldi decodes, WER printed beside ours (stage 10)
   --fbank-config <file>        # fbank options; sample rate of your audio ($fbank_config)
   --dnn-config <yaml> --dgmm-config <yaml>  # networks ($dnn_config, $dgmm_config)
@@ -97,7 +99,7 @@ declare -A test_ali_of=()
 for kv in $kaldi_test_ali; do
   x=${kv%%=*}
   [[ " $test_sets " == *" $x "* ]] || die "--kaldi-test-ali: $x is not a test set (test sets: $test_sets)"
-  test_ali_of[$x]=$(abs "${kv#*=}" "--kaldi-test-ali $x=")
+  if [ "${kv#*=}" = none ]; then test_ali_of[$x]=none; else test_ali_of[$x]=$(abs "${kv#*=}" "--kaldi-test-ali $x="); fi
 done
 
 # The checks of stage 0 (the user's dirs) and 2 (the copies): lang + alignments + graph belong together.
@@ -105,7 +107,11 @@ check_dirs() {  # check_dirs <lang> <ali-dir> <graph> <log-name> <test-ali-dir>.
   local lang=$1 ali=$2 graph=$3 log=$4 x opts=()
   shift 4
   for x in $test_sets; do
-    if [ -n "${test_ali_of[$x]:-}" ]; then opts+=(--test-ali "$1"); shift; else opts+=(--align-data data/$x); fi
+    case ${test_ali_of[$x]:-} in
+      none) ;;
+      "") opts+=(--align-data data/$x) ;;
+      *) opts+=(--test-ali "$1"); shift ;;
+    esac
   done
   mkdir -p exp/kaldi_import/log
   python3 local/check_kaldi_dirs.py --lang "$lang" --ali-dir "$ali" --graph "$graph" "${opts[@]}" \
@@ -114,7 +120,7 @@ check_dirs() {  # check_dirs <lang> <ali-dir> <graph> <log-name> <test-ali-dir>.
 test_ali_dirs() {  # the test alignment dirs, in the order of $test_sets: "user" (yours) or "copy" (exp/kaldi_ali_<set>)
   local x
   for x in $test_sets; do
-    [ -n "${test_ali_of[$x]:-}" ] || continue
+    case ${test_ali_of[$x]:-} in ""|none) continue ;; esac
     if [ $1 = user ]; then echo "${test_ali_of[$x]}"; else echo exp/kaldi_ali_$x; fi
   done
 }
@@ -150,7 +156,7 @@ if run_stage 2; then
     rm -rf exp/graph && cp -rL $graph_dir exp/graph && touch exp/graph/.imported
   fi
   declare -A ali_src=([$train]=$ali_dir)
-  for x in "${!test_ali_of[@]}"; do ali_src[$x]=${test_ali_of[$x]}; done
+  for x in "${!test_ali_of[@]}"; do [ "${test_ali_of[$x]}" = none ] || ali_src[$x]=${test_ali_of[$x]}; done
   for x in "${!ali_src[@]}"; do
     a=${ali_src[$x]}
     if todo exp/kaldi_ali_$x/.imported $a/final.mdl $a/tree $a/ali.1.gz; then
@@ -160,17 +166,14 @@ if run_stage 2; then
   check_dirs data/lang exp/kaldi_ali_$train exp/graph check_copies.log $(test_ali_dirs copy)
 fi
 pipeline_test_ali=
-for x in "${!test_ali_of[@]}"; do pipeline_test_ali="$pipeline_test_ali $x=exp/kaldi_ali_$x"; done
+for x in "${!test_ali_of[@]}"; do
+  a=exp/kaldi_ali_$x; [ "${test_ali_of[$x]}" = none ] && a=none
+  pipeline_test_ali="$pipeline_test_ali $x=$a"
+done
 
 # Stages 3-9: test alignments (where none given) -> import -> DNN -> DGMM -> priors -> archives ->
 # decode with the copy of your graph -> score -> table.
 if [ $stop_stage -ge 3 ] && [ $stage -le 9 ]; then
-  # Workaround: the pipeline's stage 5 reruns steps/train_dnn.sh when the DNN is out of date, but that
-  # keeps an existing final.pt; remove it so that a changed config or new alignments retrain the DNN.
-  if run_stage 5 && [ -f exp/dnn/final.pt ] && todo exp/dnn/final.pt $dnn_config \
-      exp/kaldi_ali_$train/final.mdl exp/kaldi_ali_$train/ali.1.gz data/fbank/$train/feats.scp; then
-    rm -f exp/dnn/{final,best,checkpoint}.pt
-  fi
   steps/dgmm_pipeline.sh --stage $stage --stop-stage $stop_stage --force $force --nj $nj --cmd "$train_cmd" \
     --train $train --test-sets "$test_sets" --lang data/lang --lang-test data/lang \
     --kaldi-ali exp/kaldi_ali_$train --kaldi-test-ali "${pipeline_test_ali# }" --graph exp/graph \

@@ -57,7 +57,8 @@ def same_phones(a: Path, b: Path, problems: list[str]) -> None:
 
 def check_align_data(data: Path, ali: Path, problems: list[str]) -> None:
     """Can dgmm's steps/align_si.sh align ``data`` with the GMM of ``ali``? (MFCC + deltas only.)"""
-    why = "give its alignments with --kaldi-test-ali (Kaldi: steps/align_si.sh, or align_fmllr.sh for SAT)"
+    why = ("give its alignments with --kaldi-test-ali (Kaldi: steps/align_si.sh, or align_fmllr.sh for SAT), "
+           "or --kaldi-test-ali <set>=none to skip the test-set state accuracy")
     extra = [n for n in ("final.mat", "full.mat", "trans.1") if (ali / n).exists()]
     if extra:
         problems.append(f"{ali} has {' and '.join(extra)} (LDA/MLLT or fMLLR features), which dgmm cannot "
