@@ -97,28 +97,27 @@ _BLOCK_FLOATS = 1 << 19
 
 
 class _Workspace:
-    """Parameter transforms of one block of nb states (K = nb*g rows).
+    """Parameter transforms of one block of nb states (K = nb*g rows), in buffers reused block after
+    block (fresh large allocations cost as much as the arithmetic).
 
     Rows are component-major: row i*nb + s holds component i of state s0 + s, so that reductions
     over the g components of a state run across contiguous rows of [B, g, nb] tensors (reductions
-    over a short innermost dimension are several times slower). ``fill`` writes, for states s0:s1,
-    W = [mu/Sigma, 1/Sigma, const] ([K, 2d+1], centred means; const = log w - ½(d log 2π + log|Sigma|
-    + C)) into the given rows, which the forward keeps for the backward, and sets C = sum
-    mu^2/Sigma [K], lv = the floored log-variances [g, nb, d], log_w [K]. Scratch buffers are
-    reused block after block so that they stay in cache (fresh large allocations cost as much as
-    the arithmetic).
+    over a short innermost dimension are several times slower). ``fill`` sets, for states s0:s1,
+    iv = 1/Sigma and m_iv = mu/Sigma ([K, d] each, contiguous: elementwise passes over strided
+    slices of one [K, 2d] matrix cost ~1.5x) and mu - centre (q); in the forward also C = sum
+    mu^2/Sigma and const = log w - ½(d log 2π + log|Sigma| + C) ([K]), q being scratch afterwards.
     """
 
     def __init__(self, nb: int, g: int, d: int, like: Tensor):
-        self.q_buf = like.new_empty(nb * g, d)
+        self.q_buf, self.iv_buf, self.m_iv_buf = (like.new_empty(nb * g, d) for _ in range(3))
 
     def fill(self, means: Tensor, log_vars: Tensor, log_w: Tensor | None, centre: Tensor, log_floor: float | None,
-             W: Tensor, forward: bool = True):
-        """log_w: [g, nb] log weights (a view of the transposed [S, g] tensor); None in the backward."""
+             forward: bool = True):
+        """means, log_vars: [nb, g, d] blocks; log_w: [g, nb] log weights (a view of the transposed
+        [S, g] tensor), None in the backward."""
         nb, g, d = means.shape
         K = nb * g
-        self.W, self.q = W, self.q_buf[:K]
-        self.m_iv, self.iv = W[:, :d], W[:, d:2 * d]
+        self.q, self.iv, self.m_iv = self.q_buf[:K], self.iv_buf[:K], self.m_iv_buf[:K]
         self.means, self.log_vars, self.log_floor = means.transpose(0, 1), log_vars.transpose(0, 1), log_floor
         iv = torch.neg(self.log_vars, out=self.iv.view(g, nb, d))  # -Sigma' (floored)
         if log_floor is not None:
@@ -129,17 +128,16 @@ class _Workspace:
         torch.sub(self.means, centre, out=self.q.view(g, nb, d))  # centred mu
         torch.mul(self.q, self.iv, out=self.m_iv)  # mu / Sigma
         if forward:
-            self.c_sq = self.q.mul_(self.m_iv).sum(-1)  # C = sum mu^2 / Sigma (q is scratch from here on)
-            self.const = W[:, 2 * d]
             self.log_w = log_w
-            half = neg_logdet.sub_(self.c_sq).sub_(d * LOG_2PI).view(g, nb)  # -(d log 2π + log|Sigma| + C)
-            torch.add(log_w, half, alpha=0.5, out=self.const.view(g, nb))
+            self.c_sq = self.q.mul_(self.m_iv).sum(-1)  # C = sum mu^2 / Sigma (q is scratch from here on)
+            # const = log w - ½(d log 2π + log|Sigma| + C)
+            self.const = neg_logdet.sub_(self.c_sq).sub_(d * LOG_2PI).mul_(0.5).view(g, nb).add_(log_w).view(K)
         return self
 
     def rows(self) -> tuple[Tensor, Tensor, Tensor]:
         """The block's means and floored log-variances [K, d] and log weights [K] in its row order (copies)."""
         lv = self.log_vars if self.log_floor is None else self.log_vars.clamp(min=self.log_floor)
-        g, nb, d = lv.shape
+        d = lv.shape[-1]
         return self.means.reshape(-1, d), lv.reshape(-1, d), self.log_w.reshape(-1)
 
 
@@ -166,20 +164,20 @@ class _Blocks:
 
 
 class _GMMLogLikelihood(torch.autograd.Function):
-    """Forward: centred expanded form (one GEMM) + exact correction; backward: Eq. (2)-(3).
+    """Forward: centred expanded form (GEMMs) + exact correction; backward: Eq. (2)-(3).
 
     With responsibilities pi_bsi, G_bs the incoming gradient and R_bsi = G_bs pi_bsi:
         d/d mu_si      = sum_b R_bsi (x_b - mu_si) / Sigma_si
         d/d Sigma'_si  = sum_b R_bsi ((x_b - mu_si)^2 / Sigma_si - 1) / 2   (0 below the floor)
         d/d omega'_si  = sum_b (R_bsi - G_bs w_si)
         d/d x_b        = sum_si R_bsi (mu_si - x_b) / Sigma_si
-    each evaluated with GEMMs in the centred coordinates: with P = R^T [x, x^2/2, -1/2] (one GEMM per
-    block; its last column is -n_si/2, n_si = sum_b R_bsi), d/d mu = P1/Sigma - n mu/Sigma and d/d Sigma' =
-    P2/Sigma - (mu/Sigma)(P1 - n mu/2) - n/2; d/d x accumulates R [mu/Sigma, 1/Sigma] over the blocks.
-    States are processed in blocks so that the [B, block] intermediates stay in cache. The forward
-    keeps only the unnormalised responsibilities exp(ll - max) and their sums per state (the
-    normalisation is folded into G, [B, S]); the per-block parameter transforms are recomputed in
-    the backward, which is cheaper than storing them.
+    each evaluated with GEMMs in the centred coordinates: with P1 = R^T x, P2 = R^T x^2/2 and
+    n_si = sum_b R_bsi, d/d mu = (P1 - n mu)/Sigma and d/d Sigma' = (P2 - mu (P1 - n mu/2))/Sigma
+    - n/2; d/d x accumulates R mu/Sigma - x R 1/Sigma over the blocks. States are processed in
+    blocks so that the [B, block] intermediates stay in cache. The forward keeps only the
+    unnormalised responsibilities exp(ll - max) and their sums per state (the normalisation is
+    folded into G, [B, S]); the per-block parameter transforms are recomputed in the backward,
+    which is cheaper than storing them.
     """
 
     @staticmethod
@@ -194,11 +192,9 @@ class _GMMLogLikelihood(torch.autograd.Function):
         log_w = torch.log_softmax(weight_logits, dim=-1)
         log_w_t = log_w.t()  # [g, S]: per block a [g, nb] view in the blocks' row order
         centre = x.mean(0)
-        xx = x.new_empty(B, 2 * d + 1)  # [xc, -xc^2/2, 1]: ll = xx @ W^T
-        xc = torch.sub(x, centre, out=xx[:, :d])
-        torch.mul(xc, xc, out=xx[:, d:2 * d]).mul_(-0.5)
-        xx[:, 2 * d] = 1.0
-        x_sq_max = -2.0 * float(xx[:, d:2 * d].sum(-1).min()) if B else 0.0
+        xc = x - centre
+        xh = 0.5 * xc * xc  # ll = const + xc @ (mu/Sigma)^T - xh @ (1/Sigma)^T
+        x_sq_max = 2.0 * float(xh.sum(-1).max()) if B else 0.0
         keep = any(ctx.needs_input_grad[:4])
         nb = _block_states(B, S, g, d, x.device)
         nblocks, K0 = -(-S // nb), min(nb, S) * g
@@ -206,78 +202,74 @@ class _GMMLogLikelihood(torch.autograd.Function):
         # One allocation for all blocks' [B, K] log-likelihoods, turned into responsibilities in
         # place and kept for the backward; without gradients, one block's worth reused.
         resp_all = _Blocks(x, nblocks if keep else 1, B, K0)
-        W_buf = x.new_empty(K0, 2 * d + 1)
         # per state: max over components and sum of exp(ll - max), [B, nb] per block
         top_all, tot_all = _Blocks(x, nblocks, B, min(nb, S)), _Blocks(x, nblocks, B, min(nb, S))
         route64 = False  # once a block needed float64, the next ones that fail the bound go there directly
         for j, s0 in enumerate(range(0, S, nb)):
             s1 = min(S, s0 + nb)
             K = (s1 - s0) * g
-            ws.fill(means[s0:s1], log_vars[s0:s1], log_w_t[:, s0:s1], centre, log_floor, W_buf[:K])
-            ll, route64 = _block_log_likelihoods(ws, x, xx, x_sq_max * iv_max if exact else None, means[s0:s1],
-                                                 centre, resp_all.get(j, K), route64)
+            ws.fill(means[s0:s1], log_vars[s0:s1], log_w_t[:, s0:s1], centre, log_floor)
+            ll, route64 = _block_log_likelihoods(ws, x, xc, xh, x_sq_max * iv_max if exact else None, centre,
+                                                 resp_all.get(j, K), route64)
             ll = ll.view(B, g, s1 - s0)
             top = torch.amax(ll, 1, keepdim=True, out=top_all.get(j, s1 - s0).view(B, 1, s1 - s0))
             resp = ll.sub_(top).clamp_min_(-RELEVANT_NATS).exp_()
             torch.sum(resp, 1, keepdim=True, out=tot_all.get(j, s1 - s0).view(B, 1, s1 - s0))
         tot_all = tot_all.assemble(S)
         out = top_all.assemble(S).add_(tot_all.log())
-        xx[:, d:2 * d].neg_()  # [xc, xc^2/2, -1/2] for the backward
-        xx[:, 2 * d] = -0.5
-        ctx.save_for_backward(xx, centre, means, log_vars, log_w)
+        ctx.save_for_backward(xc, xh, centre, means, log_vars, log_w)
         ctx.resp_all, ctx.tot_all, ctx.log_floor, ctx.nb = resp_all, tot_all, log_floor, nb
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        xx, centre, means, log_vars, log_w = ctx.saved_tensors
+        xc, xh, centre, means, log_vars, log_w = ctx.saved_tensors
         resp_all, tot_all = ctx.resp_all, ctx.tot_all
         S, g, d = means.shape
-        B = xx.shape[0]
-        xc = xx[:, :d]
+        B = xc.shape[0]
         need_x, need_m, need_v, need_w = ctx.needs_input_grad[:4]
-        acc = xx.new_zeros(B, 2 * d) if need_x else None  # sum over blocks of R [mu/Sigma, 1/Sigma]
+        # sums over blocks of R mu/Sigma and R 1/Sigma, [B, d] each
+        acc_m, acc_v = (xc.new_zeros(B, d), xc.new_zeros(B, d)) if need_x else (None, None)
         gm = means.new_empty(S, g, d) if need_m else None
         glv = log_vars.new_empty(S, g, d) if need_v else None
-        nh_all = log_w.new_empty(g, S) if need_w else None  # -n/2 of all components, [g, S]
+        n_all = log_w.new_empty(g, S) if need_w else None  # n of all components, [g, S]
         nb = ctx.nb
         g_tot = torch.div(grad, tot_all)  # R = G pi = (G / sum) exp(ll - max)
-        tiny = _TINY_GRAD.get(xx.dtype, 0.0)
+        tiny = _TINY_GRAD.get(xc.dtype, 0.0)
         if tiny:
             g_tot.masked_fill_(g_tot.abs() < tiny, 0.0)  # no denormals into the GEMMs
-        r_buf = xx.new_empty(B * min(nb, S) * g)
-        p_buf = xx.new_empty(min(nb, S) * g, 2 * d + 1)
-        ws = _Workspace(min(nb, S), g, d, xx)
-        W_buf = xx.new_empty(min(nb, S) * g, 2 * d + 1)
+        K0 = min(nb, S) * g
+        r_buf, p1_buf, p2_buf = xc.new_empty(B * K0), xc.new_empty(K0, d), xc.new_empty(K0, d)
+        ws = _Workspace(min(nb, S), g, d, xc)
         for j, s0 in enumerate(range(0, S, nb)):
             s1 = min(S, s0 + nb)
             K = (s1 - s0) * g
             shape = (g, s1 - s0, d)  # views in the block's row order; gradients go to [S, g, d]
-            W = ws.fill(means[s0:s1], log_vars[s0:s1], None, centre, ctx.log_floor, W_buf[:K], forward=False).W
-            mc = ws.q.view(shape)  # centred mu
+            ws.fill(means[s0:s1], log_vars[s0:s1], None, centre, ctx.log_floor, forward=False)
             r = r_buf[:B * K].view(B, K)
             torch.mul(resp_all.get(j, K).view(B, g, s1 - s0), g_tot[:, None, s0:s1], out=r.view(B, g, s1 - s0))  # R_bsi
             if need_x:
-                acc.addmm_(r, W[:, :2 * d])
+                acc_m.addmm_(r, ws.m_iv)
+                acc_v.addmm_(r, ws.iv)
             if not (need_m or need_v or need_w):
                 continue
-            p = torch.mm(r.t(), xx, out=p_buf[:K])  # [K, 2d+1] = [sum_b R x_b, sum_b R x_b^2 / 2, -n/2]
-            p1, p2, nh = p[:, :d].view(shape), p[:, d:2 * d].view(shape), p[:, 2 * d:].view(g, s1 - s0, 1)
-            iv = W[:, d:2 * d].view(shape)
-            if need_m or need_v:
-                t = p1.addcmul_(mc, nh, value=2.0)  # P1 - n mu = sum_b R (x_b - mu)
-                if need_m:
-                    torch.mul(t, iv, out=gm[s0:s1].transpose(0, 1))
-                if need_v:
-                    u = t.addcmul_(mc, nh, value=-1.0)  # P1 - n mu / 2
-                    v = p2.addcmul_(mc, u, value=-1.0)  # sum_b R (x_b - mu)^2 / 2
-                    gv = torch.addcmul(nh, v, iv, out=glv[s0:s1].transpose(0, 1))
-                    if ctx.log_floor is not None:
-                        gv.masked_fill_(log_vars[s0:s1].transpose(0, 1) < ctx.log_floor, 0.0)
+            n = r.sum(0).view(g, s1 - s0, 1)
             if need_w:
-                nh_all[:, s0:s1] = nh.view(g, s1 - s0)
-        gx = torch.addcmul(acc[:, :d], xc, acc[:, d:], value=-1.0) if need_x else None
-        gw = torch.addcmul(nh_all.t() * -2.0, log_w.exp(), grad.sum(0)[:, None], value=-1.0) if need_w else None
+                n_all[:, s0:s1] = n.view(g, s1 - s0)
+            if not (need_m or need_v):
+                continue
+            mc, iv = ws.q.view(shape), ws.iv.view(shape)  # centred mu, 1/Sigma
+            t = torch.mm(r.t(), xc, out=p1_buf[:K]).view(shape).addcmul_(mc, n, value=-1.0)  # sum_b R (x_b - mu)
+            if need_m:
+                torch.mul(t, iv, out=gm[s0:s1].transpose(0, 1))
+            if need_v:
+                u = t.addcmul_(mc, n, value=0.5)  # P1 - n mu / 2
+                v = torch.mm(r.t(), xh, out=p2_buf[:K]).view(shape).addcmul_(mc, u, value=-1.0)  # sum_b R (x_b - mu)^2 / 2
+                gv = torch.addcmul(n * -0.5, v, iv, out=glv[s0:s1].transpose(0, 1))
+                if ctx.log_floor is not None:
+                    gv.masked_fill_(log_vars[s0:s1].transpose(0, 1) < ctx.log_floor, 0.0)
+        gx = torch.addcmul(acc_m, xc, acc_v, value=-1.0) if need_x else None
+        gw = torch.addcmul(n_all.t(), log_w.exp(), grad.sum(0)[:, None], value=-1.0) if need_w else None
         return gx, gm, glv, gw, None, None
 
 
@@ -289,28 +281,27 @@ def _block_states(B: int, S: int, g: int, d: int, device: torch.device) -> int:
     return max(1, _BLOCK_FLOATS // (g * max(2 * d, B, 1)))
 
 
-def _block_log_likelihoods(ws: _Workspace, x: Tensor, xx: Tensor, a_max: float | None, means: Tensor,
-                           centre: Tensor, out: Tensor, route64: bool) -> tuple[Tensor, bool]:
-    """[B, g*nb] log(w N(x; mu, Sigma)) of one block (written to ``out``), corrected where float32
-    may be too inaccurate, and whether the block was computed in float64. xx = [xc, -xc^2/2, 1];
-    a_max bounds A = sum x^2/Sigma (centred) for all elements (None: no check, the fast path);
-    route64: go to float64 directly if the cheap bound fails (a previous block of this call needed it)."""
-    nb, g, d = means.shape
-    c_sq = ws.c_sq  # C = sum mu^2/Sigma (centred), [g*nb]
+def _block_log_likelihoods(ws: _Workspace, x: Tensor, xc: Tensor, xh: Tensor, a_max: float | None, centre: Tensor,
+                           out: Tensor, route64: bool) -> tuple[Tensor, bool]:
+    """[B, K] log(w N(x; mu, Sigma)) of one block (written to ``out``), corrected where float32 may
+    be too inaccurate, and whether the block was computed in float64. xc: centred x, xh = xc^2/2;
+    a_max bounds A = sum xc^2/Sigma for all elements (None: no check, the fast path); route64: go to
+    float64 directly if the cheap bound fails (a previous block of this call needed it)."""
+    c_sq = ws.c_sq  # C = sum mu^2/Sigma (centred), [K]
+    ll = torch.addmm(ws.const, xc, ws.m_iv.t(), out=out)
     # Cheap bound first (A <= max |xc|^2 max 1/Sigma); the per-element check only if it fails.
     if x.dtype == torch.float64 or a_max is None or ERR_FACTOR * (math.sqrt(a_max) + math.sqrt(max(float(c_sq.max()), 0.0))) ** 2 <= ABS_TOL:
-        return torch.mm(xx, ws.W.t(), out=out), False
+        return ll.addmm_(xh, ws.iv.t(), alpha=-1.0), False
     means_rows, lv_rows, log_w = ws.rows()
     if route64:
         return out.copy_(_block_float64(x, means_rows, lv_rows, log_w, centre)), True
-    ll = torch.addmm(ws.const, xx[:, :d], ws.m_iv.t(), out=out)
-    a_sq = torch.mm(xx[:, d:2 * d], ws.iv.t()).mul_(-2.0)  # A = sum x^2/Sigma, [B, g*nb]
+    a_sq = torch.mm(xh, ws.iv.t()).mul_(2.0)  # A = sum x^2/Sigma, [B, K]
     ll.sub_(a_sq, alpha=0.5)
-    idx = _inaccurate_elements(ll.view(x.shape[0], g, nb), a_sq, c_sq)
+    idx = _inaccurate_elements(ll.view(x.shape[0], ws.log_w.shape[0], -1), a_sq, c_sq)
     if idx is None:
         return ll, False
     b, k = idx
-    if len(b) <= _MAX_GATHERED * x.shape[0] * nb:
+    if len(b) <= _MAX_GATHERED * x.shape[0] * ws.log_w.shape[1]:
         # few elements: recompute them one by one in the direct form
         ll[b, k] = _direct_loglik(x[b], means_rows[k], lv_rows[k], log_w[k]).to(ll.dtype)
         return ll, False
