@@ -3,6 +3,8 @@
 # Speaker-disjoint, as the compiled-Kaldi reference run (../shared/kaldi_ref/fsdd): test speaker theo,
 # the other five train (one of them held out for cross-validation by the networks' configs).
 # Grammar: exactly one digit per utterance, optional silence around it (from L).
+# The networks train on 3-way speed-perturbed data (0.9/1.0/1.1, data/train_sp, as Kaldi's nnet3
+# recipes) aligned by the tri1 GMM of data/train: 4 training speakers are too few otherwise.
 #   ./run.sh --corpus-dir /path/to/free-spoken-digit-dataset            # GMM bootstrap: mono + tri1
 #   ./run.sh --corpus-dir DIR --kaldi-ali /path/to/kaldi/exp/tri1_ali    # Kaldi's alignments instead
 # A finished stage is skipped; delete an output (or --force true) to redo it and what follows.
@@ -13,6 +15,7 @@ stop_stage=100
 corpus_dir=          # FSDD repository folder (recordings/*.wav); empty: download into downloads/
 kaldi_ali=           # Kaldi alignment dir of data/train to import instead of training GMMs
 force=false          # redo stages even when their outputs are up to date
+speed_perturb=true   # networks on data/train_sp (speeds 0.9, 1.0, 1.1); ignored with --kaldi-ali
 nj=2                 # parallel jobs
 dnn_config=conf/dnn.yaml
 dgmm_config=conf/dgmm.yaml
@@ -21,6 +24,7 @@ dgmm_config=conf/dgmm.yaml
 . ./cmd.sh || exit 1
 . ./path.sh || exit 1
 help_message="Usage: $0 [--stage N] [--stop-stage N] [--corpus-dir DIR] [--kaldi-ali DIR] [--force true]
+       [--speed-perturb false] [--dnn-config YAML] [--dgmm-config YAML]
 e.g.: $0 --corpus-dir ../../../../shared/corpora/fsdd"
 . utils/parse_options.sh || exit 1
 set -euo pipefail
@@ -29,6 +33,7 @@ url=https://github.com/Jakobovski/free-spoken-digit-dataset/archive/refs/tags/v1
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') ($(basename "$0"):${BASH_LINENO[0]}) $*"; }
 todo() { $force || ! utils/uptodate.sh "$@"; }
 run_stage() { [ $stage -le $1 ] && [ $stop_stage -ge $1 ]; }
+[ -n "$kaldi_ali" ] && speed_perturb=false   # a Kaldi alignment dir covers data/train only
 
 if run_stage 0; then
   log "Stage 0: data/train (5 speakers) and data/test (theo)"
@@ -41,11 +46,18 @@ if run_stage 0; then
     for x in train test; do utils/validate_data_dir.sh --no-feats data/$x; done
     touch data/train/.prepared data/test/.prepared
   fi
+  # One speaker id for the three copies of a speaker (--include-spk-prefix false): the networks'
+  # by-speaker CV then holds out all copies of its speaker, and speaker CMN pools them.
+  if $speed_perturb && todo data/train_sp/.done data/train/.prepared; then
+    rm -rf data/train_sp
+    utils/data/perturb_data_dir_speed_3way.sh --include-spk-prefix false data/train data/train_sp
+    touch data/train_sp/.done
+  fi
 fi
 
 if run_stage 1; then
   log "Stage 1: fbank features and CMVN stats in data/fbank/ (the GMM stages make MFCCs themselves)"
-  for x in train test; do
+  for x in train test $($speed_perturb && echo train_sp); do
     steps/make_fbank_cmvn.sh --nj $nj --cmd "$train_cmd" --force $force data/$x data/fbank/$x
   done
 fi
@@ -60,10 +72,27 @@ if run_stage 2; then
 fi
 
 # Stages 3-9: GMM bootstrap (or --kaldi-ali import) -> DNN -> DGMM -> priors -> archives -> WER.
-if [ $stop_stage -ge 3 ]; then
-  steps/dgmm_pipeline.sh --stage $stage --stop-stage $stop_stage --force $force --nj $nj --cmd "$train_cmd" \
-    --train train --test-sets test --mono-opts "--totgauss 400" --tri "120 1000" \
-    --dnn-config $dnn_config --dgmm-config $dgmm_config ${kaldi_ali:+--kaldi-ali "$kaldi_ali"}
+pipeline=(steps/dgmm_pipeline.sh --force $force --nj $nj --cmd "$train_cmd" --test-sets test
+          --dnn-config $dnn_config --dgmm-config $dgmm_config)
+if ! $speed_perturb; then
+  if [ $stop_stage -ge 3 ]; then
+    "${pipeline[@]}" --stage $stage --stop-stage $stop_stage --train train \
+      --mono-opts "--totgauss 400" --tri "120 1000" ${kaldi_ali:+--kaldi-ali "$kaldi_ali"}
+  fi
+else
+  # Stage 3 on data/train: mono + tri1, test alignments, graph, GMM baseline. Then tri1 aligns
+  # data/train_sp, and stages 4-9 train the networks on those alignments (the GMM row's label is the
+  # alignment dir, whose final.mdl is tri1's).
+  if run_stage 3; then
+    "${pipeline[@]}" --stage 3 --stop-stage 3 --train train --mono-opts "--totgauss 400" --tri "120 1000"
+    if todo exp/tri1_ali_sp/ali.1.gz exp/tri1/final.mdl data/train_sp/.done; then
+      steps/align_si.sh --nj $nj --cmd "$train_cmd" data/train_sp data/lang exp/tri1 exp/tri1_ali_sp
+    fi
+  fi
+  if [ $stop_stage -ge 3 ]; then
+    "${pipeline[@]}" --stage $stage --stop-stage $stop_stage --train train_sp --kaldi-ali exp/tri1_ali_sp \
+      --graph exp/graph
+  fi
 fi
 
 log "Done (stages $stage..$stop_stage)"
