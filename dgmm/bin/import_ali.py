@@ -174,19 +174,20 @@ def import_alignments(ali_dir: str | os.PathLike, data_dir: str | os.PathLike, d
                 summary.frames += len(vecs[0])
         if summary.imported == 0:
             raise DgmmError(f"no utterance of {', '.join(sources)} is in {n2f_file}: wrong data dir?")
-    # archives are complete; the small files follow (each written atomically)
-    if pdf_ali:  # a previous import's phone alignments would not match these pdf alignments
-        for name in ("phone_ali.ark", "phone_ali.scp"):
-            (dest / name).unlink(missing_ok=True)
-    summary.missing_in_ali = [u for u in n2f if u not in seen]
-    summary.unseen_pdfs = np.flatnonzero(counts == 0).tolist()
-    for src_file in (mdl, tree, phones_txt):
-        with atomic_path(dest / src_file.name) as tmp:
-            shutil.copyfile(src_file, tmp)
-    with atomic_open(dest / "num_pdfs") as f:
-        f.write(f"{tm.num_pdfs}\n")
-    write_text_vector(dest / "pdf_counts", counts)
-    write_report(dest / "import_report.txt", summary, ali_dir, data_dir, length_tolerance, pdf_ali)
+        # all read; the small files (each atomic) before the archives are renamed into place at the
+        # end of this block, pdf_ali.scp last: the recipes take it as "the import is done"
+        if pdf_ali:  # a previous import's phone alignments would not match these pdf alignments
+            for name in ("phone_ali.ark", "phone_ali.scp"):
+                (dest / name).unlink(missing_ok=True)
+        summary.missing_in_ali = [u for u in n2f if u not in seen]
+        summary.unseen_pdfs = np.flatnonzero(counts == 0).tolist()
+        for src_file in (mdl, tree, phones_txt):
+            with atomic_path(dest / src_file.name) as tmp:
+                shutil.copyfile(src_file, tmp)
+        with atomic_open(dest / "num_pdfs") as f:
+            f.write(f"{tm.num_pdfs}\n")
+        write_text_vector(dest / "pdf_counts", counts)
+        write_report(dest / "import_report.txt", summary, ali_dir, data_dir, length_tolerance, pdf_ali)
     return summary
 
 

@@ -159,13 +159,14 @@ def mkgraph(lang_dir: str | os.PathLike, model_dir: str | os.PathLike, graph_dir
         kaldifst.StdConstFst(HCLG).write(str(tmp / "HCLG.fst"))
         (tmp / "num_pdfs").write_text(f"{num_pdfs}\n")
         (tmp / "disambig_tid.int").write_text("".join(f"{t}\n" for t in disambig_tids))
-        files = ["HCLG.fst", "num_pdfs", "disambig_tid.int", "words.txt", "phones.txt"]
+        files = ["num_pdfs", "disambig_tid.int", "words.txt", "phones.txt"]
         for name in ("words.txt", "phones.txt"):
             shutil.copyfile(lang / name, tmp / name)
         for name in GRAPH_PHONE_FILES:
             if (lang / "phones" / name).is_file():
                 shutil.copyfile(lang / "phones" / name, tmp / "phones" / name)
                 files.append(f"phones/{name}")
+        files.append("HCLG.fst")   # last: the recipes take it as "the graph is done"
         (graph / "phones").mkdir(parents=True, exist_ok=True)
         for name in files:
             os.replace(tmp / name, graph / name)

@@ -447,13 +447,14 @@ class Trainer:
             self.save_model(self.exp / name, self.model, {**self.model_extra, "epoch": self.epoch})
 
     def _finish(self) -> dict:
-        """final.pt = the model training ended with (for newbob: the best accepted one); best.pt = best CV."""
+        """final.pt = the model training ended with (for newbob: the best accepted one); best.pt = best CV.
+        final.pt is written last: the recipes take it as "training is done"."""
         if self.ctx.is_main and self.save_model is not None:
-            self.save_model(self.exp / "final.pt", self.model, {**self.model_extra, "epoch": self.epoch})
             final_state = self._cpu_state()
             self.model.load_state_dict(self.best["model"])
             self.save_model(self.exp / "best.pt", self.model, {**self.model_extra, "epoch": self.best["epoch"]})
             self.model.load_state_dict(final_state)
+            self.save_model(self.exp / "final.pt", self.model, {**self.model_extra, "epoch": self.epoch})
         barrier(self.ctx)
         # the metrics of the model kept: the last epoch not rejected by newbob
         kept = [r for r in self.rows if r["kind"] == "epoch" and r.get("status") != "rejected"]

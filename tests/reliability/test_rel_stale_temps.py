@@ -2,7 +2,8 @@
 a training checkpoint, a directory built beside its destination as mkgraph/prepare_lang do) and
 SIGKILLs itself mid-write. Its ``.name.tmp<pid>@host`` files stay behind; the rerun of the same
 writer removes them and writes the complete output. Temporaries of live processes or of other
-hosts (a shared filesystem) are left alone. Kills of whole recipes are tests/reliability/test_rel_kill.py."""
+hosts (a shared filesystem) are left alone. The file a recipe takes as "stage done" is renamed into
+place last. Kills of whole recipes are tests/reliability/test_rel_kill.py."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from pathlib import Path
 
 import kaldiio
 import numpy as np
+import pytest
 import torch
 
+from conftest import shared_path
 from dgmm.fileutil import atomic_open, remove_stale_temps, temp_dir_for, tmp_name
 from dgmm.kaldi.archive import ArchiveWriter
 from dgmm.train.checkpoint import load_checkpoint, save_checkpoint
@@ -118,18 +121,51 @@ def test_temporaries_of_live_writers_and_other_hosts_are_kept(tmp_path):
     assert tmp_name(tmp_path / "text").name == f".text.tmp{os.getpid()}@{socket.gethostname()}"
 
 
-def test_gmm_exp_dir_writes_final_mdl_last(tmp_path, monkeypatch):
-    """The recipes take exp/mono/final.mdl (exp/tri1/final.mdl) as "the stage is done": it must be the
-    last file renamed into place, so that a kill before it makes the rerun redo the stage rather
-    than read a missing tree or alignments."""
-    from conftest import shared_path
+def _gmm_exp_dir(tmp_path):
     from dgmm.gmm.expdir import read_ali_dir, write_exp_dir
     from dgmm.kaldi.gmm_model import read_gmm_model
 
     mono = shared_path("kaldi_ref", "yesno", "exp", "mono0a")
     alis = read_ali_dir(mono)
-    renamed, replace = [], os.replace
-    monkeypatch.setattr(os, "replace", lambda a, b: (renamed.append(Path(b).name), replace(a, b)))
     write_exp_dir(tmp_path, read_gmm_model(mono / "final.mdl"), (mono / "tree").read_bytes(), alis,
                   [sorted(alis)], None, "", shared_path("kaldi_ref", "yesno", "data", "lang"))
-    assert renamed[-1] == "final.mdl" and {"tree", "ali.1.gz", "num_jobs"} <= set(renamed), renamed
+
+
+def _import_ali(tmp_path):
+    from dgmm.bin import import_ali
+    from dgmm.gmm.expdir import read_ali_dir
+
+    ali = shared_path("kaldi_ref", "yesno", "exp", "mono0a_ali")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data/utt2num_frames").write_text(
+        "".join(f"{u} {len(a)}\n" for u, a in sorted(read_ali_dir(ali).items())))
+    lang = shared_path("kaldi_ref", "yesno", "data", "lang")
+    assert import_ali.main(["--lang", str(lang), str(ali), str(tmp_path / "data"), str(tmp_path / "out")]) == 0
+
+
+def _mkgraph(tmp_path):
+    from dgmm.graph.mkgraph import mkgraph
+
+    ref = shared_path("kaldi_ref", "yesno")
+    mkgraph(ref / "data/lang", ref / "exp/mono0a", tmp_path / "graph")
+
+
+def _train(tmp_path):
+    from test_rel_nan_backoff import _trainer
+
+    _trainer(tmp_path, max_epochs=1)[0].run()
+
+
+@pytest.mark.parametrize("write, done, others", [
+    (_gmm_exp_dir, "final.mdl", {"tree", "ali.1.gz", "num_jobs"}),                     # train_mono/deltas
+    (_import_ali, "pdf_ali.scp", {"num_pdfs", "pdf_counts", "final.mdl", "import_report.txt", "pdf_ali.ark"}),
+    (_mkgraph, "HCLG.fst", {"words.txt", "phones.txt", "num_pdfs", "disambig_tid.int"}),
+    (_train, "final.pt", {"best.pt", "checkpoint.pt"})], ids=["gmm-dir", "import", "graph", "training"])
+def test_the_stage_done_file_is_renamed_into_place_last(tmp_path, monkeypatch, write, done, others):
+    """The recipes take one file as "this stage is done" (utils/uptodate.sh in the pipeline): it must
+    be the last one renamed into place, so that a kill before it makes the rerun redo the stage
+    instead of a later stage reading a missing or stale file beside it."""
+    renamed, replace = [], os.replace
+    monkeypatch.setattr(os, "replace", lambda a, b: (renamed.append(Path(b).name), replace(a, b)))
+    write(tmp_path)
+    assert renamed[-1] == done and others <= set(renamed), renamed
