@@ -36,7 +36,8 @@ def _wav_data_shortfall(head: bytes, size: int) -> int:
     while pos + 8 <= len(head):
         cid, n = head[pos:pos + 4], int.from_bytes(head[pos + 4:pos + 8], "little")
         if cid == b"data":
-            return 0 if n == 0xFFFFFFFF else max(0, pos + 8 + n - size)   # 0xFFFFFFFF: streamed, size unknown
+            # size unknown (streamed): 0xFFFFFFFF, or sox's 0x7FFFF000 when it writes WAV to a pipe
+            return 0 if n in (0xFFFFFFFF, 0x7FFFF000) else max(0, pos + 8 + n - size)
         pos += 8 + n + (n & 1)
     return 0
 
