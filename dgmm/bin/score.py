@@ -22,7 +22,7 @@ from dgmm.kaldi.symbols import read_symbol_table
 from dgmm.kaldi.tables import read_table
 from dgmm.lang.subword import MARKER_FILE, read_marker
 from dgmm.scoring.sclite import find_sclite, run_sclite, write_trn
-from dgmm.scoring.score import score_dir
+from dgmm.scoring.score import score_dir, write_best_wer
 from dgmm.scoring.wer import read_transcripts
 
 log = logging.getLogger("score")
@@ -57,9 +57,8 @@ def main(argv=None) -> int:
     if subword:
         log.info("%s: joining subword pieces at %r to words before scoring", marker, subword[0])
     chosen, results = score_dir(decode_dir, data / "text", words, list(range(a.min_lmwt, a.max_lmwt + 1)),
-                                wips, a.ref_filter, a.hyp_filter, a.dev_decode_dir, subword)
+                                wips, a.ref_filter, a.hyp_filter, a.dev_decode_dir, subword, best_wer=False)
     best = results[chosen.name]
-    log.info((decode_dir / "scoring_kaldi" / "best_wer").read_text().strip())
 
     sclite = find_sclite() if a.sclite != "false" else None
     if a.sclite == "true" and sclite is None:
@@ -78,6 +77,8 @@ def main(argv=None) -> int:
         if tot["errors"] != best.errors or tot["words"] != best.words:
             log.warning(f"sclite counts {tot['errors']}/{tot['words']} errors/words, the built-in scorer "
                         f"{best.errors}/{best.words}")
+    write_best_wer(decode_dir, chosen, results)   # last: the recipes take it as "scoring is done"
+    log.info((decode_dir / "scoring_kaldi" / "best_wer").read_text().strip())
     return 0
 
 

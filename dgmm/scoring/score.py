@@ -90,10 +90,12 @@ def parse_best_wer(path: Path) -> Setting:
 
 def score_dir(decode_dir, data_text, words, lmwts: list[int], wips: list[str],
               ref_filter: str = "cat", hyp_filter: str = "cat", dev_decode_dir=None,
-              subword: tuple[str, list[str]] | None = None):
+              subword: tuple[str, list[str]] | None = None, best_wer: bool = True):
     """Score every setting; write Kaldi's files; return (chosen Setting, {name: ErrorCounts}).
 
-    ``subword`` = (boundary mark, whole words): the hypotheses are pieces, joined to words first."""
+    ``subword`` = (boundary mark, whole words): the hypotheses are pieces, joined to words first.
+    ``best_wer`` False: the caller writes ``scoring_kaldi/best_wer`` (``write_best_wer``) after its
+    own reports: the recipes take that file as "scoring is done"."""
     d = Path(decode_dir)
     sdir = d / "scoring_kaldi"
     sdir.mkdir(parents=True, exist_ok=True)
@@ -131,6 +133,13 @@ def score_dir(decode_dir, data_text, words, lmwts: list[int], wips: list[str],
                              f"(LMWT {lmwts[0]}..{lmwts[-1]}, WIP {','.join(wips)})")
         with atomic_open(sdir / "best_wer_tuned_on_self") as f:
             f.write(f"{results[best_self.name].wer_line()} {d}/wer_{best_self.name}\n")
-    with atomic_open(sdir / "best_wer") as f:
-        f.write(f"{results[chosen.name].wer_line()} {d}/wer_{chosen.name}\n")
+    if best_wer:
+        write_best_wer(d, chosen, results)
     return chosen, results
+
+
+def write_best_wer(decode_dir, chosen: Setting, results: dict) -> None:
+    """``<decode-dir>/scoring_kaldi/best_wer``: the chosen setting's WER line (utils/best_wer.sh's)."""
+    d = Path(decode_dir)
+    with atomic_open(d / "scoring_kaldi" / "best_wer") as f:
+        f.write(f"{results[chosen.name].wer_line()} {d}/wer_{chosen.name}\n")

@@ -8,6 +8,7 @@ place last. Kills of whole recipes are tests/reliability/test_rel_kill.py."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -156,11 +157,27 @@ def _train(tmp_path):
     _trainer(tmp_path, max_epochs=1)[0].run()
 
 
+def _score(tmp_path):
+    from dgmm.bin import score
+    from dgmm.scoring.sclite import find_sclite
+    from test_score import _onebest_from_kaldi
+
+    if find_sclite() is None:
+        pytest.skip("sclite not installed")
+    mono = shared_path("kaldi_ref", "fsdd/exp/mono")
+    _onebest_from_kaldi(mono / "decode_test", mono / "graph/words.txt", tmp_path / "decode")
+    (tmp_path / "data").mkdir()
+    shutil.copy(mono / "decode_test/scoring_kaldi/test_filt.txt", tmp_path / "data/text")
+    assert score.main(["--sclite", "true", str(tmp_path / "data"), str(mono / "graph"), str(tmp_path / "decode")]) == 0
+
+
 @pytest.mark.parametrize("write, done, others", [
     (_gmm_exp_dir, "final.mdl", {"tree", "ali.1.gz", "num_jobs"}),                     # train_mono/deltas
     (_import_ali, "pdf_ali.scp", {"num_pdfs", "pdf_counts", "final.mdl", "import_report.txt", "pdf_ali.ark"}),
     (_mkgraph, "HCLG.fst", {"words.txt", "phones.txt", "num_pdfs", "disambig_tid.int"}),
-    (_train, "final.pt", {"best.pt", "checkpoint.pt"})], ids=["gmm-dir", "import", "graph", "training"])
+    (_train, "final.pt", {"best.pt", "checkpoint.pt"}),
+    (_score, "best_wer", {"wer_10_0.0", "ref.trn"})],
+    ids=["gmm-dir", "import", "graph", "training", "scoring"])
 def test_the_stage_done_file_is_renamed_into_place_last(tmp_path, monkeypatch, write, done, others):
     """The recipes take one file as "this stage is done" (utils/uptodate.sh in the pipeline): it must
     be the last one renamed into place, so that a kill before it makes the rerun redo the stage
