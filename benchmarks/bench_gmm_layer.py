@@ -11,12 +11,17 @@ function per round), and each ratio is the median of the per-round ratios, so th
 load during the run affects numerator and denominator alike. Ratios are the figures to read;
 absolute times depend on load (the load average is printed with each table).
 
-Usage: python benchmarks/bench_gmm_layer.py [--threads 2] [--reps 7] [--quick] [--out RESULTS.md]
+With ``--baseline FILE`` (another version of dgmm/models/gmm_layer.py, e.g. from
+``git show REV:dgmm/models/gmm_layer.py > old.py``) that version's layer is timed in the same rounds
+on the same parameters, for a before/after comparison under the same load.
+
+Usage: python benchmarks/bench_gmm_layer.py [--threads 2] [--reps 7] [--quick] [--baseline FILE] [--out RESULTS.md]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import os
 import platform
@@ -59,7 +64,7 @@ class Timings:
         return statistics.median(a / b for a, b in zip(self.times[k], self.times[ref]))
 
 
-def layer_fns(B: int, S: int, g: int, d: int, hidden: int = 2560):
+def layer_fns(B: int, S: int, g: int, d: int, hidden: int = 2560, baseline=None):
     torch.manual_seed(0)
     layer = GMMLayer(d, S, g)
     x = torch.randn(B, d, requires_grad=True)
@@ -83,7 +88,21 @@ def layer_fns(B: int, S: int, g: int, d: int, hidden: int = 2560):
         h.grad = None
         F.nll_loss(F.log_softmax(lin(h), -1), y).backward()
 
-    return {"gmm": gmm, "gemm": gemm, "linear": linear}
+    def base():
+        layer.zero_grad(set_to_none=True)
+        x.grad = None
+        baseline.gmm_log_likelihoods(x, layer.means, layer.log_vars, layer.weight_logits, layer.var_floor,
+                                     layer.exact).sum().backward()
+
+    return {"gmm": gmm, "gemm": gemm, "linear": linear, **({"base": base} if baseline else {})}
+
+
+def load_baseline(path: str):
+    """Another version of the GMM layer module, loaded from a file."""
+    spec = importlib.util.spec_from_file_location("gmm_layer_baseline", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def trained_like_fns(B: int, S: int, g: int, d: int, ratio: float):
@@ -141,18 +160,22 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="small shape and no training steps (smoke test)")
+    ap.add_argument("--baseline", default=None, help="time this gmm_layer.py version too (before/after)")
     ap.add_argument("--out", default=None, help="write the markdown table here")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    baseline = load_baseline(args.baseline) if args.baseline else None
     lines = [f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
              f"threads {args.threads}, load average at start {os.getloadavg()[0]:.2f}", "",
-             "| shape (B, S, g, d) | GMM layer fwd+bwd ms | equal-FLOP GEMM ms | Linear(2560->S)+log_softmax ms | GMM/GEMM | GMM/Linear | load |",
-             "|---|---|---|---|---|---|---|"]
+             "| shape (B, S, g, d) | GMM layer fwd+bwd ms | equal-FLOP GEMM ms | Linear(2560->S)+log_softmax ms | GMM/GEMM | GMM/Linear | "
+             + ("baseline ms | baseline/GEMM | " if baseline else "") + "load |",
+             "|---|---|---|---|---|---|" + ("---|---|" if baseline else "") + "---|"]
     for name, B, S, g, d in SHAPES[:1] if args.quick else SHAPES:
-        t = Timings(layer_fns(B, S, g, d), args.reps)
+        t = Timings(layer_fns(B, S, g, d, baseline=baseline), args.reps)
         lines.append(f"| {name} ({B}, {S}, {g}, {d}) | {1e3 * t['gmm']:.1f} | {1e3 * t['gemm']:.1f} | "
                      f"{1e3 * t['linear']:.1f} | {t.ratio('gmm', 'gemm'):.2f} | {t.ratio('gmm', 'linear'):.2f} | "
-                     f"{os.getloadavg()[0]:.1f} |")
+                     + (f"{1e3 * t['base']:.1f} | {t.ratio('base', 'gemm'):.2f} | " if baseline else "")
+                     + f"{os.getloadavg()[0]:.1f} |")
         print(lines[-1], flush=True)
     if not args.quick:
         lines += ["", "GMM layer on trained-like inputs (x drawn from the layer's own components, sigma = spread / "

@@ -6,11 +6,14 @@ g components of each state). The layer returns log p(x|s) for every state s, i.e
 -L(x, s).
 
 Computation (like Kaldi's ``DiagGmm::LogLikelihoods``): one log-normaliser per component plus
-``x·(mu/var)ᵀ - ½ x²·(1/var)ᵀ`` as one GEMM ([x, -x²/2, 1] against [mu/var, 1/var, log-normaliser]), then a logsumexp
-over the g components. A [B, S, g, d] tensor is never built. The backward is analytic (the paper's
-Eq. (2)-(3) with responsibilities), again as GEMMs. On CPUs the states are processed in blocks
-whose temporaries stay in cache, with reused buffers (fresh large allocations cost as much as the
-arithmetic), and products that would be float32 denormals are flushed (they slow GEMMs ~50x).
+``x·(mu/var)ᵀ - ½ x²·(1/var)ᵀ`` as GEMMs (addmm with the log-normaliser as bias, then addmm_), then
+a logsumexp over the g components. A [B, S, g, d] tensor is never built. The backward is analytic
+(the paper's Eq. (2)-(3) with responsibilities), again as GEMMs: per block of states the same GEMM
+work as a [B, 2d] x [2d, S*g] product forward and backward, plus 16 elementwise passes over
+[S*g, d] parameter-sized tensors and 7 over [B, S*g] log-likelihoods/responsibilities per
+forward+backward (benchmarks/RESULTS_gmm_layer.md). On CPUs the states are processed in blocks,
+with reused buffers (fresh large allocations cost as much as the arithmetic), and products that
+would be float32 denormals are avoided (they slow GEMMs ~50x).
 
 Float32 cancellation. The expanded form subtracts terms of size A = Σ x²/var and C = Σ mu²/var to
 get Σ (x-mu)²/var, which may be many orders of magnitude smaller; its rounding error stays
