@@ -149,7 +149,7 @@ class _Blocks:
     gradients needed), every block reuses it."""
 
     def __init__(self, like: Tensor, slots: int, B: int, K0: int):
-        self.buf, self.slots, self.size, self.B = like.new_empty(slots * B * K0), slots, B * K0, B
+        self.buf, self.slots, self.size, self.B, self.K0 = like.new_empty(slots * B * K0), slots, B * K0, B, K0
 
     def get(self, j: int, K: int) -> Tensor:
         off = (j % self.slots) * self.size
@@ -157,7 +157,7 @@ class _Blocks:
 
     def assemble(self, total: int) -> Tensor:
         """[B, total]: the blocks' columns side by side (all slots used, blocks of K0 columns, the last one shorter)."""
-        K0 = self.size // self.B
+        K0 = self.K0
         full = total // K0
         out = self.buf.new_empty(self.B, total)
         out[:, :full * K0].view(self.B, full, K0).copy_(self.buf[:full * self.size].view(full, self.B, K0).transpose(0, 1))
@@ -194,7 +194,7 @@ class _GMMLogLikelihood(torch.autograd.Function):
         iv_max = math.exp(-max(lv_min, log_floor or -math.inf))  # largest 1/Sigma
         log_w = torch.log_softmax(weight_logits, dim=-1)
         log_w_t = log_w.t()  # [g, S]: per block a [g, nb] view in the blocks' row order
-        centre = x.mean(0)
+        centre = x.mean(0) if B else x.new_zeros(d)
         xc = x - centre
         xh = 0.5 * xc * xc  # ll = const + xc @ (mu/Sigma)^T - xh @ (1/Sigma)^T
         x_sq_max = 2.0 * float(xh.sum(-1).max()) if B else 0.0
@@ -300,7 +300,7 @@ def _block_log_likelihoods(ws: _Workspace, x: Tensor, xc: Tensor, xh: Tensor, a_
         return out.copy_(_block_float64(x, means_rows, lv_rows, log_w, centre)), True
     a_sq = torch.mm(xh, ws.iv.t()).mul_(2.0)  # A = sum x^2/Sigma, [B, K]
     ll.sub_(a_sq, alpha=0.5)
-    idx = _inaccurate_elements(ll.view(x.shape[0], ws.log_w.shape[0], -1), a_sq, c_sq)
+    idx = _inaccurate_elements(ll.view(x.shape[0], *ws.log_w.shape), a_sq, c_sq)
     if idx is None:
         return ll, False
     b, k = idx
