@@ -151,7 +151,8 @@ def piece_variants(piece: str, units: Sequence[str], boundary: str = BOUNDARY
 
 
 def _read_lines(path: Path) -> list[str]:
-    return [line.rstrip("\n") for line in open(path, encoding="utf-8") if line.strip()]
+    with open(path, encoding="utf-8") as f:
+        return [line.rstrip("\n") for line in f if line.strip()]
 
 
 def subword_lexicon(pieces: Iterable[str], graphemes: Sequence[str], boundary: str = BOUNDARY
