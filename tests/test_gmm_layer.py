@@ -172,6 +172,14 @@ def test_variance_floor():
     assert lv.grad[0, 0, 0] == 0.0 and bool((lv.grad != 0).sum() > 1)
 
 
+def test_empty_batch():
+    x, m, lv, w = random_gmm(S=4, g=2, d=3, B=0)
+    out = gmm_log_likelihoods(x, m, lv, w)
+    assert out.shape == (0, 4)
+    out.sum().backward()
+    assert x.grad.shape == (0, 3) and torch.all(m.grad == 0) and torch.all(w.grad == 0)
+
+
 def test_layer_init_and_freeze_variances():
     torch.manual_seed(0)
     layer = GMMLayer(in_dim=8, num_states=50, num_components=4, var_floor=0.01)
