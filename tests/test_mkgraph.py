@@ -79,6 +79,11 @@ def test_yesno_pipeline_from_dict_to_decodes(tmp_path):
     _check_decodes(tmp_path / "graph", ref / "exp" / "mono0a" / "graph_tgpr", ref / "exp" / "mono0a",
                    ref / "golden_decode")
     _check_same_arcs(tmp_path / "graph", ref / "exp" / "mono0a" / "graph_tgpr")
+    assert not (tmp_path / "graph" / "subword_boundary.txt").exists()
+    # a piece lexicon's marker travels into the graph dir, where steps/score.sh looks for it
+    (lang / "subword_boundary.txt").write_text("\u2581 <SIL>\n")
+    mkgraph(lang, ref / "exp" / "mono0a", tmp_path / "graph")
+    assert (tmp_path / "graph" / "subword_boundary.txt").read_text() == "\u2581 <SIL>\n"
 
 
 @pytest.mark.parametrize("system,max_utts", [("mono", None), ("tri1", None)])

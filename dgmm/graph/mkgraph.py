@@ -35,6 +35,7 @@ from dgmm.graph.rmeps_local import remove_eps_local
 from dgmm.kaldi.event_map import read_tree
 from dgmm.kaldi.gmm_model import read_transition_model
 from dgmm.kaldi.ports import kaldifst
+from dgmm.lang.subword import MARKER_FILE as SUBWORD_MARKER
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,7 @@ def make_hclg(lang_dir: str | os.PathLike, model_dir: str | os.PathLike, transit
 def mkgraph(lang_dir: str | os.PathLike, model_dir: str | os.PathLike, graph_dir: str | os.PathLike,
             transition_scale: float = 1.0, self_loop_scale: float = 0.1) -> None:
     """``utils/mkgraph.sh <lang-dir> <model-dir> <graph-dir>``: HCLG.fst, words.txt, phones.txt, phones/,
-    num_pdfs, disambig_tid.int. The graph dir's files are replaced only once everything is built."""
+    num_pdfs, disambig_tid.int (and a subword lang's subword_boundary.txt). The graph dir's files are replaced only once everything is built."""
     lang, graph = Path(lang_dir), Path(graph_dir)
     HCLG, disambig_tids, num_pdfs = make_hclg(lang_dir, model_dir, transition_scale, self_loop_scale)
     tmp = temp_dir_for(graph)
@@ -162,6 +163,9 @@ def mkgraph(lang_dir: str | os.PathLike, model_dir: str | os.PathLike, graph_dir
         files = ["num_pdfs", "disambig_tid.int", "words.txt", "phones.txt"]
         for name in ("words.txt", "phones.txt"):
             shutil.copyfile(lang / name, tmp / name)
+        if (lang / SUBWORD_MARKER).is_file():   # a piece lexicon: scoring joins pieces to words
+            shutil.copyfile(lang / SUBWORD_MARKER, tmp / SUBWORD_MARKER)
+            files.append(SUBWORD_MARKER)
         for name in GRAPH_PHONE_FILES:
             if (lang / "phones" / name).is_file():
                 shutil.copyfile(lang / "phones" / name, tmp / "phones" / name)

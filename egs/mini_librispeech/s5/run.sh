@@ -166,8 +166,7 @@ if [ $units = subword ] && [ $stop_stage -ge 3 ] && [ $stage -le 9 ]; then
     [ -e $exp/$d ] || ln -s ../exp_grapheme/$d $exp/$d
   done
   if todo $exp/graph/HCLG.fst $exp/tri1/final.mdl data/lang_subword_test/G.fst; then
-    utils/mkgraph.sh data/lang_subword_test $exp/tri1 $exp/graph
-    cp data/lang_subword/subword_boundary.txt $exp/graph/   # steps/score.sh joins pieces to words
+    utils/mkgraph.sh data/lang_subword_test $exp/tri1 $exp/graph   # with subword_boundary.txt: scoring joins pieces
   fi
   pipeline_ali_opts+=(--graph $exp/graph)
 fi
