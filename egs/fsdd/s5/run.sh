@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Free Spoken Digit Dataset (isolated digits, 8 kHz, 6 male speakers) through the Deep GMM pipeline.
 # Speaker-disjoint, as the compiled-Kaldi reference run (../shared/kaldi_ref/fsdd): test speaker theo,
-# the other five train (one of them held out for cross-validation by the networks' configs).
+# the other five train (the networks cross-validate on the last 10% of the utterances: conf/*.yaml).
 # Grammar: exactly one digit per utterance, optional silence around it (from L).
 # The networks train on 3-way speed-perturbed data (0.9/1.0/1.1, data/train_sp, as Kaldi's nnet3
 # recipes) aligned by the tri1 GMM of data/train: 4 training speakers are too few otherwise.
