@@ -75,42 +75,36 @@ if run_stage 1; then
   done
 fi
 
+# Word dict, lang and trigram (train transcripts + --lm-extra-text) in data/{local/dict,local/lm,lang,lang_test}<suffix>:
+# word_lang <suffix> <prepare_dict option> <texts whose words form the vocabulary>...
+word_lang() {
+  local sfx=$1 dict_opt=$2; shift 2
+  local lm_dir=data/local/lm$sfx lm_text=data/train/text lm_opts=
+  mkdir -p $lm_dir
+  if [ -n "$lm_extra_text" ]; then   # train transcripts without ids + the user's sentences
+    cut -d' ' -f2- data/train/text | cat - "$lm_extra_text" > $lm_dir/text
+    awk '{printf "extra-%07d %s\n", NR, $0}' "$lm_extra_text" > $lm_dir/extra_text.table
+    lm_text=$lm_dir/text; lm_opts=--no-utt-ids
+  fi
+  python3 -m dgmm.bin.prepare_dict $dict_opt --oov "<UNK>" "$@" ${lm_extra_text:+$lm_dir/extra_text.table} \
+    data/local/dict$sfx
+  utils/prepare_lang.sh data/local/dict$sfx "<UNK>" data/local/lang$sfx data/lang$sfx
+  # shellcheck disable=SC2086
+  python3 -m dgmm.bin.make_ngram_lm --order 3 --unk "<UNK>" --vocab data/lang$sfx/words.txt $lm_opts \
+    $lm_text $lm_dir/word_3g_wb.arpa.gz
+  utils/format_lm.sh data/lang$sfx $lm_dir/word_3g_wb.arpa.gz data/lang${sfx}_test
+}
+
 if run_stage 2; then
   [ $units = phone ] && log "Stage 2: CMUdict lexicon, lang, word trigram of the training transcripts"
   if [ $units = phone ] && todo data/lang_test/G.fst data/train/.prepared ${lm_extra_text:+"$lm_extra_text"}; then
-    mkdir -p data/local/lm
-    lm_text=data/train/text; lm_opts=
-    if [ -n "$lm_extra_text" ]; then   # train transcripts without ids + the user's sentences
-      cut -d' ' -f2- data/train/text | cat - "$lm_extra_text" > data/local/lm/text
-      awk '{printf "extra-%07d %s\n", NR, $0}' "$lm_extra_text" > data/local/lm/extra_text.table
-      lm_text=data/local/lm/text; lm_opts=--no-utt-ids
-    fi
     # shellcheck disable=SC2086
-    python3 -m dgmm.bin.prepare_dict --cmudict --oov "<UNK>" $vocab_texts \
-      ${lm_extra_text:+data/local/lm/extra_text.table} data/local/dict
-    utils/prepare_lang.sh data/local/dict "<UNK>" data/local/lang data/lang
-    # shellcheck disable=SC2086
-    python3 -m dgmm.bin.make_ngram_lm --order 3 --unk "<UNK>" --vocab data/lang/words.txt $lm_opts \
-      $lm_text data/local/lm/word_3g_wb.arpa.gz
-    utils/format_lm.sh data/lang data/local/lm/word_3g_wb.arpa.gz data/lang_test
+    word_lang "" --cmudict $vocab_texts
   fi
   if [ $units != phone ] && todo data/lang_grapheme_test/G.fst data/train/.prepared ${lm_extra_text:+"$lm_extra_text"}; then
     log "Stage 2: graphemic lexicon of the words of $open_vocab_texts, lang, word trigram"
-    mkdir -p data/local/lm_grapheme
-    lm_text=data/train/text; lm_opts=
-    if [ -n "$lm_extra_text" ]; then
-      cut -d' ' -f2- data/train/text | cat - "$lm_extra_text" > data/local/lm_grapheme/text
-      awk '{printf "extra-%07d %s\n", NR, $0}' "$lm_extra_text" > data/local/lm_grapheme/extra_text.table
-      lm_text=data/local/lm_grapheme/text; lm_opts=--no-utt-ids
-    fi
     # shellcheck disable=SC2086
-    python3 -m dgmm.bin.prepare_dict --grapheme --oov "<UNK>" $open_vocab_texts \
-      ${lm_extra_text:+data/local/lm_grapheme/extra_text.table} data/local/dict_grapheme
-    utils/prepare_lang.sh data/local/dict_grapheme "<UNK>" data/local/lang_grapheme data/lang_grapheme
-    # shellcheck disable=SC2086
-    python3 -m dgmm.bin.make_ngram_lm --order 3 --unk "<UNK>" --vocab data/lang_grapheme/words.txt $lm_opts \
-      $lm_text data/local/lm_grapheme/word_3g_wb.arpa.gz
-    utils/format_lm.sh data/lang_grapheme data/local/lm_grapheme/word_3g_wb.arpa.gz data/lang_grapheme_test
+    word_lang _grapheme --grapheme $open_vocab_texts
   fi
   if [ $units = subword ] && todo data/lang_subword_test/G.fst data/lang_grapheme/L.fst; then
     log "Stage 2: sentencepiece $subword_model_type model ($subword_vocab_size pieces), piece lang, piece ${subword_lm_order}-gram"
