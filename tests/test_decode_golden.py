@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from dgmm.decode.decoder import MappedDecoder
-from dgmm.decode.fst_io import _parse, read_fst
+from dgmm.decode.fst_io import parse_fst_bytes, read_fst
 from dgmm.kaldi.transition_model import read_transition_model
 from dgmm.scoring.wer import read_transcripts, score
 from tests.conftest import REPO, shared_path
@@ -62,7 +62,7 @@ def test_const_fst_conversion_keeps_every_arc(tmp_path):
     src = shared_path("kaldi_ref", "fsdd/golden_decode_tri1/HCLG.fst")
     fst = read_fst(src)
     fst.write(str(tmp_path / "v.fst"))
-    a, b = _parse(src.read_bytes(), src), _parse((tmp_path / "v.fst").read_bytes(), "v")
+    a, b = parse_fst_bytes(src.read_bytes(), src), parse_fst_bytes((tmp_path / "v.fst").read_bytes(), "v")
     assert a.start == b.start
     np.testing.assert_array_equal(a.arcs, b.arcs)
     np.testing.assert_array_equal(a.finals, b.finals)
@@ -75,7 +75,7 @@ def test_const_fst_conversion_keeps_every_arc(tmp_path):
 
 def _parse_penalised(src, tmp_path, wip):
     read_fst(src, word_penalty=wip).write(str(tmp_path / "p.fst"))
-    return _parse((tmp_path / "p.fst").read_bytes(), "p")
+    return parse_fst_bytes((tmp_path / "p.fst").read_bytes(), "p")
 
 
 def _decode_dir(tmp_path, golden: Path):

@@ -50,7 +50,8 @@ def _read_string(buf: bytes, pos: int) -> tuple[str, int]:
     return buf[pos + 4:pos + 4 + n].decode(errors="replace"), pos + 4 + n
 
 
-def _parse(buf: bytes, path) -> FstArrays:
+def parse_fst_bytes(buf: bytes, path) -> FstArrays:
+    """The arrays of an OpenFst binary vector or const FST of standard arcs (``path`` names it in errors)."""
     if len(buf) < 4 or struct.unpack_from("<i", buf, 0)[0] != _MAGIC:
         raise ValueError(f"{path}: not an OpenFst binary FST (bad magic number)")
     fst_type, pos = _read_string(buf, 4)
@@ -89,7 +90,8 @@ def _parse(buf: bytes, path) -> FstArrays:
     return FstArrays(start, st["final"].copy(), st["narcs"].astype(np.int64), arcs, props)
 
 
-def _vector_bytes(f: FstArrays) -> bytes:
+def vector_fst_bytes(f: FstArrays) -> bytes:
+    """``f`` as the bytes of an OpenFst binary vector FST (what fstcompile/fstcopy write)."""
     ns, na = len(f.finals), len(f.arcs)
     words = np.zeros(3 * ns + 4 * na, dtype="<i4")  # state: final + narcs (int64) = 3 words, arc = 4
     first_arc = np.concatenate([[0], np.cumsum(f.narcs)[:-1]]) if ns else np.zeros(0, np.int64)
@@ -130,7 +132,7 @@ def read_fst(path: str | os.PathLike, word_penalty: float = 0.0, num_tids: int |
     if not path.is_file():
         raise FileNotFoundError(f"no such FST file: {path}")
     buf = path.read_bytes()
-    arrays = _parse(buf, path)
+    arrays = parse_fst_bytes(buf, path)
     if arrays.arcs.size and (arrays.arcs[:, 3].min() < 0 or arrays.arcs[:, 3].max() >= len(arrays.finals)):
         raise ValueError(f"{path}: arc to a non-existent state")
     if num_tids is not None and arrays.arcs.size and arrays.arcs[:, 0].max() > num_tids:
@@ -139,7 +141,7 @@ def read_fst(path: str | os.PathLike, word_penalty: float = 0.0, num_tids: int |
                          f"model (rerun utils/mkgraph.sh with this one)")
     with tempfile.TemporaryDirectory(prefix="dgmm_fst") as d:
         tmp = Path(d) / "vector.fst"
-        tmp.write_bytes(_vector_bytes(add_word_penalty(arrays, word_penalty)))
+        tmp.write_bytes(vector_fst_bytes(add_word_penalty(arrays, word_penalty)))
         fst = kaldifst.StdVectorFst.read(str(tmp))
     if fst is None or fst.num_states != len(arrays.finals):
         raise ValueError(f"{path}: could not read the FST")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dgmm.decode.fst_io import FstArrays, _parse, _vector_bytes, read_fst
+from dgmm.decode.fst_io import FstArrays, parse_fst_bytes, read_fst, vector_fst_bytes
 from dgmm.fileutil import temp_dir_for
 from dgmm.graph.hmm_fst import add_self_loops, h_transducer
 from dgmm.graph.push_special import push_special
@@ -51,7 +51,7 @@ def fst_to_arrays(fst) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndar
     """(start, finals [S] float64 (inf = not final), src, dst, ilabel, olabel, cost [A]) of a kaldifst FST."""
     with tempfile.TemporaryDirectory(prefix="dgmm_graph") as d:
         kaldifst.StdConstFst(fst).write(os.path.join(d, "x.fst"))  # const: one block of arcs, fast to parse
-        a = _parse(Path(d, "x.fst").read_bytes(), "fst")
+        a = parse_fst_bytes(Path(d, "x.fst").read_bytes(), "fst")
     src = np.repeat(np.arange(len(a.finals)), a.narcs)
     return (a.start, a.finals.astype(np.float64), src, a.arcs[:, 3].astype(np.int64), a.arcs[:, 0].astype(np.int64),
             a.arcs[:, 1].astype(np.int64), a.arcs[:, 2].view(np.float32).astype(np.float64))
@@ -69,7 +69,7 @@ def arrays_to_fst(start, finals, src, dst, ilabel, olabel, cost):
     narcs = np.bincount(np.asarray(src, np.int64), minlength=len(finals)).astype(np.int64)
     with tempfile.TemporaryDirectory(prefix="dgmm_graph") as d:
         path = os.path.join(d, "x.fst")
-        Path(path).write_bytes(_vector_bytes(FstArrays(int(start), finals, narcs, arcs, _EXPANDED_MUTABLE)))
+        Path(path).write_bytes(vector_fst_bytes(FstArrays(int(start), finals, narcs, arcs, _EXPANDED_MUTABLE)))
         return kaldifst.StdVectorFst.read(path)
 
 
