@@ -132,7 +132,7 @@ def test_kaldi_import_end_to_end(tmp_path):
     r2 = run_recipe(s5, *args)
     assert r2.returncode == 0, r2.stdout[-3000:] + r2.stderr[-3000:]
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
-    for tool in ("import_data_dir", "copy_ali_dir", "align_si.sh", "import_ali.sh", "train_dnn.sh", "decode.sh"):
+    for tool in ("import_data_dir", "copy_ali_dir.sh", "align_si.sh", "import_ali.sh", "train_dnn.sh", "decode.sh"):
         assert tool + " " not in r2.stdout, tool
 
     # test-set alignments given (--kaldi-test-ali): copied and imported instead of aligned here

@@ -19,6 +19,7 @@ import pytest
 from conftest import REPO, recipe_copy, run_recipe, shared_path
 
 S5 = REPO / "egs" / "mini_librispeech" / "s5"
+COPY_ALI = REPO / "utils" / "copy_ali_dir.sh"
 
 
 def small_corpus(tmp_path, per_speaker=1):
@@ -76,18 +77,19 @@ def test_stages_0_to_2_on_a_subset(tmp_path, kaldi_ref):
     assert snapshot(s5 / "data") == before               # finished stages are skipped
 
 
-def test_link_ali_dir_resolves_a_text_final_mdl(tmp_path, kaldi_ref):
+@pytest.mark.parametrize("link", ["true", "false"])
+def test_copy_ali_dir_resolves_a_text_final_mdl(tmp_path, kaldi_ref, link):
     src = kaldi_ref / "mini_librispeech" / "exp" / "tri2b_ali_dev"
     if (src / "final.mdl").stat().st_size > 1024:
         pytest.skip("final.mdl of kaldi_ref is a real model here: nothing to resolve")
     out = tmp_path / "ali"
-    subprocess.run([str(S5 / "local" / "link_ali_dir.sh"), str(src), str(out)], check=True, capture_output=True)
+    subprocess.run([str(COPY_ALI), "--link", link, str(src), str(out)], check=True, capture_output=True)
     assert filecmp.cmp(out / "final.mdl", kaldi_ref / "mini_librispeech" / "exp" / "tri2b" / "final.mdl",
                        shallow=False)
     for f in ("ali.1.gz", "ali.2.gz", "tree", "num_jobs"):
         assert filecmp.cmp(out / f, src / f, shallow=False), f
-    r = subprocess.run([str(S5 / "local" / "link_ali_dir.sh"), str(tmp_path), str(tmp_path / "x")],
-                       capture_output=True, text=True)
+        assert (out / f).is_symlink() == (link == "true"), f
+    r = subprocess.run([str(COPY_ALI), str(tmp_path), str(tmp_path / "x")], capture_output=True, text=True)
     assert r.returncode != 0 and "final.mdl" in r.stderr
 
 
@@ -97,7 +99,7 @@ def test_score_per_references_are_kaldis(tmp_path, kaldi_ref):
     k = kaldi_ref / "mini_librispeech"
     from dgmm.kaldi.alignments import read_int_vectors
     ali = tmp_path / "kali"
-    subprocess.run([str(S5 / "local" / "link_ali_dir.sh"), str(k / "exp" / "tri2b_ali_dev"), str(ali)],
+    subprocess.run([str(COPY_ALI), "--link", "true", str(k / "exp" / "tri2b_ali_dev"), str(ali)],
                    check=True, capture_output=True)
     decode = tmp_path / "sys" / "decode_dev"
     decode.mkdir(parents=True)

@@ -160,7 +160,7 @@ if run_stage 2; then
   for x in "${!ali_src[@]}"; do
     a=${ali_src[$x]}
     if todo exp/kaldi_ali_$x/.imported $a/final.mdl $a/tree $a/ali.1.gz; then
-      local/copy_ali_dir.sh $a exp/kaldi_ali_$x && touch exp/kaldi_ali_$x/.imported
+      utils/copy_ali_dir.sh $a exp/kaldi_ali_$x && touch exp/kaldi_ali_$x/.imported
     fi
   done
   check_dirs data/lang exp/kaldi_ali_$train exp/graph check_copies.log $(test_ali_dirs copy)

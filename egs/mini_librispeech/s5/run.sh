@@ -139,10 +139,10 @@ fi
 pipeline_ali_opts=(--gmm-decode true --tri "1000 10000" --boost-silence 1.25)
 [ $units != phone ] && pipeline_ali_opts+=(--exp $exp --lang $lang --lang-test ${lang}_test)
 if [ -n "$kaldi_ali" ]; then
-  local/link_ali_dir.sh "$kaldi_ali" exp/kaldi_ali_train
+  utils/copy_ali_dir.sh --link true "$kaldi_ali" exp/kaldi_ali_train
   test_ali=
   for kv in $kaldi_test_ali; do
-    local/link_ali_dir.sh "${kv#*=}" exp/kaldi_ali_${kv%%=*}
+    utils/copy_ali_dir.sh --link true "${kv#*=}" exp/kaldi_ali_${kv%%=*}
     test_ali="$test_ali ${kv%%=*}=exp/kaldi_ali_${kv%%=*}"
   done
   pipeline_ali_opts=(--kaldi-ali exp/kaldi_ali_train --kaldi-test-ali "${test_ali# }" --gmm-decode false)
