@@ -109,7 +109,8 @@ if run_stage 2; then
     dir=$exp/$name
     deps=($exp/conf/$name.yaml); [ "$init" != none ] && deps+=($exp/$init/final.pt)
     utils/uptodate.sh $dir/final.pt "${deps[@]}" && continue
-    rm -f $dir/{init,final,best,checkpoint}.pt   # new config or new initial system: train afresh
+    # a stale finished system (new config or initial system) trains afresh; an unfinished one resumes
+    [ -f $dir/final.pt ] && rm -f $dir/{init,final,best,checkpoint}.pt
     log "training $name: $desc (tables $tabs)"
     # shellcheck disable=SC2086
     if [ $kind = dnn ]; then
@@ -117,7 +118,8 @@ if run_stage 2; then
         $(data_of train $feats) $ali_train $dir
     else
       src=none; [ "$init" != none ] && src=$exp/$init
-      steps/init_dgmm.sh --nnet-config $exp/conf/$name.yaml --num-threads $num_threads --init-frames $init_frames \
+      utils/uptodate.sh $dir/init.pt "${deps[@]}" || rm -f $dir/{init,checkpoint}.pt
+      [ -f $dir/init.pt ] || steps/init_dgmm.sh --nnet-config $exp/conf/$name.yaml --num-threads $num_threads --init-frames $init_frames \
         ${copy:+--num-hidden-to-copy $copy} $(data_of train $feats) $ali_train $src $dir
       steps/train_dgmm.sh --nnet-config $exp/conf/$name.yaml --num-threads $num_threads --train-opts "$train_opts" \
         $(data_of train $feats) $ali_train $dir
