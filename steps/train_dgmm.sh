@@ -18,6 +18,5 @@ if [ ! -f "$dir/init.pt" ]; then
   echo "$0: expected file $dir/init.pt to exist (run steps/init_dgmm.sh first)" >&2
   exit 1
 fi
-default=(--nnet-config "$nnet_config")   # unless the command line names its own
-[[ " $* " == *" --nnet-config "* ]] && default=()
-exec "$(dirname "$0")/train_dnn.sh" "${default[@]}" "$@"
+# options given on the command line come later and override this default
+exec "$(dirname "$0")/train_dnn.sh" --nnet-config "$nnet_config" "$@"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from pathlib import Path
 
 from dgmm.cli import DgmmError
@@ -30,7 +31,7 @@ def speed_entry(spec: str, factor: float) -> str:
         return f"{spec[:-1].rstrip()} | sox -t wav - -t wav - speed {factor} |"
     if _OFFSET.search(spec):
         raise DgmmError(f"wav.scp entry {spec!r}: archive offsets (ark:offset) are not supported")
-    return f"sox -t wav {spec} -t wav - speed {factor} |"
+    return f"sox -t wav {shlex.quote(spec)} -t wav - speed {factor} |"
 
 
 def _table(src: Path, name: str) -> dict[str, str] | None:

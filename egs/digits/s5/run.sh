@@ -33,6 +33,7 @@ decode_opts="--min-lmwt 10 --max-lmwt 14 --word-ins-penalty 0.0,1.0"   # steps/d
 help_message="Usage: $0 [--stage N] [--stop-stage N] [--force true] [--num-train-speakers N]
        [--num-test-speakers N] [--utts-per-speaker N] [--snr-range LO,HI] [--seed N]
        [--mono-opts OPTS] [--tri 'LEAVES GAUSS'] [--dnn-config YAML] [--dgmm-config YAML]
+       [--nj N] [--num-threads N] [--decode-opts OPTS]
 e.g.: $0 --num-train-speakers 10 --num-test-speakers 3 --utts-per-speaker 12"
 . utils/parse_options.sh || exit 1
 set -euo pipefail

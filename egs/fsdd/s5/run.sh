@@ -24,8 +24,8 @@ dgmm_config=conf/dgmm.yaml
 . ./cmd.sh || exit 1
 . ./path.sh || exit 1
 help_message="Usage: $0 [--stage N] [--stop-stage N] [--corpus-dir DIR] [--kaldi-ali DIR] [--force true]
-       [--speed-perturb false] [--dnn-config YAML] [--dgmm-config YAML]
-e.g.: $0 --corpus-dir ../../../../shared/corpora/fsdd"
+       [--speed-perturb false] [--dnn-config YAML] [--dgmm-config YAML] [--nj N]
+e.g.: $0 --corpus-dir /path/to/free-spoken-digit-dataset"
 . utils/parse_options.sh || exit 1
 set -euo pipefail
 

@@ -129,14 +129,14 @@ if run_stage 0; then
   log "Stage 0: copies of the data dirs ($train $test_sets; audio resolved in $kaldi_dir), checks"
   for x in $train $test_sets; do
     src=${src_of[$x]}
-    if todo data/$x/.imported $src/wav.scp $src/text $src/utt2spk; then
+    if todo data/$x/.imported "$src/wav.scp" "$src/text" "$src/utt2spk"; then
       mkdir -p exp/kaldi_import/log
-      python3 local/import_data_dir.py --kaldi-dir "$kaldi_dir" $src data/$x 2>&1 \
+      python3 local/import_data_dir.py --kaldi-dir "$kaldi_dir" "$src" data/$x 2>&1 \
         | tee exp/kaldi_import/log/import_data_dir.$x.log
       touch data/$x/.imported
     fi
   done
-  check_dirs $lang_dir $ali_dir $graph_dir check_kaldi_dirs.log $(test_ali_dirs user)
+  check_dirs "$lang_dir" "$ali_dir" "$graph_dir" check_kaldi_dirs.log $(test_ali_dirs user)
 fi
 
 if run_stage 1; then
@@ -149,18 +149,18 @@ fi
 
 if run_stage 2; then
   log "Stage 2: copies of the lang dir, alignment dirs and graph; checks"
-  if todo data/lang/.imported $lang_dir/L.fst $lang_dir/phones.txt $lang_dir/words.txt; then
-    rm -rf data/lang && cp -rL $lang_dir data/lang && touch data/lang/.imported
+  if todo data/lang/.imported "$lang_dir/L.fst" "$lang_dir/phones.txt" "$lang_dir/words.txt"; then
+    rm -rf data/lang && cp -rL "$lang_dir" data/lang && touch data/lang/.imported
   fi
-  if todo exp/graph/.imported $graph_dir/HCLG.fst $graph_dir/words.txt; then
-    rm -rf exp/graph && cp -rL $graph_dir exp/graph && touch exp/graph/.imported
+  if todo exp/graph/.imported "$graph_dir/HCLG.fst" "$graph_dir/words.txt"; then
+    rm -rf exp/graph && cp -rL "$graph_dir" exp/graph && touch exp/graph/.imported
   fi
-  declare -A ali_src=([$train]=$ali_dir)
+  declare -A ali_src=([$train]="$ali_dir")
   for x in "${!test_ali_of[@]}"; do [ "${test_ali_of[$x]}" = none ] || ali_src[$x]=${test_ali_of[$x]}; done
   for x in "${!ali_src[@]}"; do
     a=${ali_src[$x]}
-    if todo exp/kaldi_ali_$x/.imported $a/final.mdl $a/tree $a/ali.1.gz; then
-      utils/copy_ali_dir.sh $a exp/kaldi_ali_$x && touch exp/kaldi_ali_$x/.imported
+    if todo exp/kaldi_ali_$x/.imported "$a/final.mdl" "$a/tree" "$a/ali.1.gz"; then
+      utils/copy_ali_dir.sh "$a" exp/kaldi_ali_$x && touch exp/kaldi_ali_$x/.imported
     fi
   done
   check_dirs data/lang exp/kaldi_ali_$train exp/graph check_copies.log $(test_ali_dirs copy)
@@ -186,8 +186,8 @@ if run_stage 10 && [ -n "$kaldi_decode_dirs" ]; then
   for x in $test_sets; do
     d=$(value_of $x "$kaldi_decode_dirs")
     [ -n "$d" ] || continue
-    if [ -f $d/scoring_kaldi/best_wer ]; then kaldi_wer=$(cat $d/scoring_kaldi/best_wer)
-    elif ls $d/wer_* >/dev/null 2>&1; then kaldi_wer=$(grep WER $d/wer_* | utils/best_wer.sh)
+    if [ -f "$d/scoring_kaldi/best_wer" ]; then kaldi_wer=$(cat "$d/scoring_kaldi/best_wer")
+    elif ls "$d"/wer_* >/dev/null 2>&1; then kaldi_wer=$(grep WER "$d"/wer_* | utils/best_wer.sh)
     else die "--kaldi-decode-dirs: $d has no scoring_kaldi/best_wer or wer_* files (score it with local/score.sh)"; fi
     { echo "$x: Kaldi ($d): $kaldi_wer"
       for sys in dnn dgmm; do echo "$x: $sys: $(cat exp/$sys/decode_$x/scoring_kaldi/best_wer)"; done
