@@ -121,13 +121,13 @@ class Cmvn:
     def __call__(self, utt: str, feats: np.ndarray) -> np.ndarray:
         """CMVN-applied copy of ``feats`` [T, D]; NaN/Inf in the input or the result is an error naming
         the utterance (every network input passes here: training, CV, init, decoding)."""
-        bad = ~np.isfinite(feats)
-        if bad.any():
-            t, d = np.argwhere(bad)[0]
-            raise DgmmError(f"utterance {utt}: non-finite feature value {feats[t, d]} at frame {t}, dim {d} "
-                            f"({int(bad.any(1).sum())} of {len(feats)} frames); redo its feature extraction")
         out = self._apply(utt, feats)
-        if not np.isfinite(out).all():
+        if not np.isfinite(out).all():   # one check on the hot path; the details only on failure
+            bad = ~np.isfinite(feats)
+            if bad.any():
+                t, d = np.argwhere(bad)[0]
+                raise DgmmError(f"utterance {utt}: non-finite feature value {feats[t, d]} at frame {t}, dim {d} "
+                                f"({int(bad.any(1).sum())} of {len(feats)} frames); redo its feature extraction")
             raise DgmmError(f"utterance {utt}: {self.mode} CMVN gives non-finite features (NaN/Inf in the "
                             f"CMVN statistics?)")
         return out

@@ -33,11 +33,10 @@ class ArchiveWriter:
                  compress: bool = False):
         self.ark = Path(ark).absolute()
         self.scp = Path(scp).absolute() if scp is not None else None
-        for p in (self.ark, self.scp):   # debris of a killed earlier writer of these paths
-            if p is not None:
-                remove_stale_temps(p)
+        remove_stale_temps(self.ark)   # debris of a killed earlier writer (the scp's: atomic_open's)
         self._tmp_ark = tmp_name(self.ark)
-        # not tmp_name(scp): that name is taken by atomic_open when the scp is rewritten in __exit__
+        # the scp is written under another temporary name first: tmp_name(scp) is the one atomic_open
+        # takes when the scp is rewritten in __exit__
         self._tmp_scp = tmp_name(self.scp, "part") if self.scp else None
         spec = f"ark,scp:{self._tmp_ark},{self._tmp_scp}" if self.scp else f"ark:{self._tmp_ark}"
         self._writer = kaldiio.WriteHelper(spec, compression_method=2 if compress else None)
