@@ -106,7 +106,13 @@ if run_stage 2; then
     # shellcheck disable=SC2086
     word_lang _grapheme --grapheme $open_vocab_texts
   fi
-  if [ $units = subword ] && todo data/lang_subword_test/G.fst data/lang_grapheme/L.fst; then
+  if [ $units = subword ]; then   # a changed subword option redoes the piece model, lang and LM
+    mkdir -p data/local/subword
+    opts="$subword_vocab_size $subword_model_type $subword_lm_order $lm_extra_text"
+    [ "$(cat data/local/subword/options 2>/dev/null)" = "$opts" ] || echo "$opts" > data/local/subword/options
+  fi
+  if [ $units = subword ] && todo data/lang_subword_test/G.fst data/lang_grapheme/L.fst data/local/subword/options \
+      ${lm_extra_text:+"$lm_extra_text"}; then
     log "Stage 2: sentencepiece $subword_model_type model ($subword_vocab_size pieces), piece lang, piece ${subword_lm_order}-gram"
     d=data/local/subword
     mkdir -p $d
