@@ -121,7 +121,8 @@ class Cmvn:
     def __call__(self, utt: str, feats: np.ndarray) -> np.ndarray:
         """CMVN-applied copy of ``feats`` [T, D]; NaN/Inf in the input or the result is an error naming
         the utterance (every network input passes here: training, CV, init, decoding)."""
-        out = self._apply(utt, feats)
+        with np.errstate(invalid="ignore", over="ignore"):   # bad input is reported below, not warned about
+            out = self._apply(utt, feats)
         if not np.isfinite(out).all():   # one check on the hot path; the details only on failure
             bad = ~np.isfinite(feats)
             if bad.any():
