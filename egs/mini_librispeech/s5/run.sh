@@ -9,6 +9,7 @@
 #            --kaldi-test-ali "dev=KALDI/exp/tri2b_ali_dev test=KALDI/exp/tri2b_ali_test"   # Kaldi's alignments
 #   ./run.sh --corpus-dir DIR --units grapheme   # no pronunciation lexicon: words spelled by their letters
 #   ./run.sh --corpus-dir DIR --units subword    # open vocabulary: sentencepiece pieces spelled by letters
+#   ./run.sh --stage 11 --paper-scale small      # then: the paper's Tables 1-6 in exp/paper (hours on 2 cores)
 # A finished stage is skipped; delete an output (or --force true) to redo it and what follows.
 
 # Begin configuration section.
@@ -35,11 +36,15 @@ dsgmm_config=conf/dsgmm.yaml   # Deep Subspace GMM (empty: none)
 decode_opts="--acwt 0.0833333333 --beam 10 --max-active 2000 --min-lmwt 12 --max-lmwt 12 --word-ins-penalty 0.0"
                      # steps/decode.sh options for the networks: acwt 1/12 (Kaldi's default, LMWT 12); each scoring
                      # setting is a re-decode with the pip-port decoder (~1.2 ms/frame at beam 10, 7 ms at beam 13)
+paper_scale=         # stage 11, not run unless set: the paper's experiments (steps/paper_experiments.sh) at this
+                     # scale (tiny|small|paper) in exp/paper, on the phone system's alignments and graph
+paper_tables="1 2 3 4 5 6 order"  # stage 11: the paper's tables to reproduce
 # End configuration section.
 
 . ./cmd.sh || exit 1
 . ./path.sh || exit 1
 help_message="Usage: $0 [--stage N] [--stop-stage N] [--corpus-dir DIR] [--units phone|grapheme|subword] [--kaldi-ali DIR --kaldi-test-ali 'dev=DIR test=DIR'] [--force true]
+       $0 --stage 11 --paper-scale tiny|small|paper [--paper-tables '1 6']   # the paper's experiments, after stages 0-9
 e.g.: $0 --corpus-dir ../../../../shared/corpora/mini_librispeech"
 . utils/parse_options.sh || exit 1
 set -euo pipefail
@@ -196,6 +201,17 @@ if run_stage 10; then
       [ -f $d/scoring_per/per ] && echo "$d: $(head -n 1 $d/scoring_per/per)"
     done
   done
+fi
+
+if run_stage 11; then
+  if [ -n "$paper_scale" ]; then
+    [ $units = phone ] || { echo "$0: stage 11 runs on the phone system (--units phone)" >&2; exit 1; }
+    log "Stage 11: the paper's experiments (tables $paper_tables) at scale $paper_scale in exp/paper"
+    steps/paper_experiments.sh --scale $paper_scale --tables "$paper_tables" --test test --nj $nj \
+      --num-threads 1 --decode-opts "$decode_opts"
+  elif [ $stage -ge 11 ]; then
+    echo "$0: stage 11 (the paper's experiments) needs --paper-scale tiny|small|paper" >&2; exit 1
+  fi
 fi
 
 log "Done (stages $stage..$stop_stage)"
