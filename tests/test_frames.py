@@ -1,13 +1,15 @@
 """Frame pipeline: CMVN, labels as imported, on-the-fly splicing, shuffling, CV split, sharding."""
 
+import shutil
+
 import kaldiio
 import numpy as np
 import pytest
 import torch
 
 from dgmm.cli import DgmmError
-from dgmm.data.frames import (Cmvn, StreamingFrames, cv_split, iter_batches, read_frames, read_utt2spk,
-                              shuffle_order)
+from dgmm.data.frames import (Cmvn, StreamingFrames, cv_split, iter_batches, load_train_cv, read_frames,
+                              read_utt2spk, shuffle_order)
 from dgmm.data.splice import splice_frames
 from dgmm.features.cmvn import apply_cmvn
 from conftest import shared_path
@@ -155,6 +157,60 @@ def test_cv_split_like_kaldi():
     assert len({five[u] for u in cv}) == 1 and len(cv) == 4 and len(tr) == 16
     with pytest.raises(DgmmError):
         cv_split({"a": "a"}, 10)
+
+
+def _speed_3way(n_per_spk, spk_prefix):
+    """utt2spk, utt2uniq of a 3-way speed-perturbed dir as utils/data/perturb_data_dir_speed_3way.sh."""
+    utt2spk, utt2uniq = {}, {}
+    for spk in ("ann", "bob", "tom"):
+        for i in range(n_per_spk):
+            orig = f"{spk}_{i}"
+            for p in ("sp0.9-", "", "sp1.1-"):
+                utt2spk[p + orig] = (p + spk) if spk_prefix else spk
+                utt2uniq[p + orig] = orig
+    return utt2spk, utt2uniq
+
+
+def _sides(utt2uniq, tr, cv):
+    return {utt2uniq[u] for u in tr}, {utt2uniq[u] for u in cv}
+
+
+def test_cv_split_keeps_perturbed_copies_together():
+    # sorted ids: ann_*, bob_*, sp0.9-*, sp1.1-*, tom_*: without utt2uniq the last 10% (moved to the
+    # speaker change) is sp1.1-tom_* + tom_*, and sp0.9-tom_* trains: the CV holds copies of training data
+    utt2spk, utt2uniq = _speed_3way(4, spk_prefix=False)
+    tr, cv = cv_split(utt2spk, 10)
+    tr_q, cv_q = _sides(utt2uniq, tr, cv)
+    assert tr_q & cv_q   # the contamination the utt2uniq grouping removes
+    tr, cv = cv_split(utt2spk, 10, utt2uniq=utt2uniq)
+    tr_q, cv_q = _sides(utt2uniq, tr, cv)
+    # 12 originals, last 10% moved back to the speaker change: tom's 4 originals with all their copies
+    assert not tr_q & cv_q and cv_q == {f"tom_{i}" for i in range(4)} and len(cv) == 12
+    assert sorted(tr + cv) == sorted(utt2spk) and tr == sorted(tr) and cv == sorted(cv)
+    # by speaker, copies with their own speaker ids (--include-spk-prefix true): the CV speakers are
+    # picked among the originals' speakers and take every copy along
+    utt2spk, utt2uniq = _speed_3way(4, spk_prefix=True)
+    for seed in range(6):
+        tr, cv = cv_split(utt2spk, 34, by_speaker=True, seed=seed, utt2uniq=utt2uniq)
+        tr_q, cv_q = _sides(utt2uniq, tr, cv)
+        assert not tr_q & cv_q and len(cv) == 12 and len({q.split("_")[0] for q in cv_q}) == 1
+        assert sorted(tr + cv) == sorted(utt2spk)
+
+
+def test_load_train_cv_reads_utt2uniq(fsdd, tmp_path):
+    data, ali = fsdd
+    d = tmp_path / "data"
+    shutil.copytree(data, d)
+    # pretend nicolas' utterances are perturbed copies of lucas' (same digit and take): without
+    # utt2uniq the CV is nicolas (the last speaker); with it, lucas' originals and all their copies
+    utt2uniq = {u: u.replace("nicolas", "lucas") for u in read_utt2spk(d)}
+    (d / "utt2uniq").write_text("".join(f"{u} {q}\n" for u, q in sorted(utt2uniq.items())))
+    tr, cv, _ = load_train_cv(d, ali, "none", cv_percent=10)
+    assert {u.split("_")[0] for u in cv.index.utts} == {"lucas", "nicolas"}
+    assert {u.split("_")[0] for u in tr.index.utts} == {"george", "jackson"}
+    (d / "utt2uniq").write_text("".join(f"{u} {q}\n" for u, q in sorted(utt2uniq.items())[1:]))
+    with pytest.raises(DgmmError, match="utt2uniq: no entry for utterance"):
+        load_train_cv(d, ali, "none", cv_percent=10)
 
 
 def test_bad_alignments(fsdd, tmp_path, caplog):

@@ -11,7 +11,8 @@ set -euo pipefail
 src=$1; dest=$2
 [ -f "$src/utt2spk" ] || { echo "$0: no such file $src/utt2spk" >&2; exit 1; }
 mkdir -p "$dest"
-for f in wav.scp text utt2spk spk2utt segments utt2dur spk2gender reco2file_and_channel feats.scp cmvn.scp utt2num_frames; do
+for f in wav.scp text utt2spk spk2utt segments utt2dur utt2uniq spk2gender reco2file_and_channel feats.scp cmvn.scp \
+         utt2num_frames; do
   if [ -f "$src/$f" ]; then cp "$src/$f" "$dest/$f"; fi
 done
 echo "$0: copied data from $src to $dest"

@@ -45,15 +45,47 @@ def read_utt2spk(data_dir: str | os.PathLike) -> dict[str, str]:
     return {u: u for u in feats}
 
 
+def read_utt2uniq(data_dir: str | os.PathLike, utts) -> dict[str, str] | None:
+    """utt2uniq of a data dir (perturbed copy -> original utterance) for ``utts``; None when absent."""
+    p = Path(data_dir) / "utt2uniq"
+    if not p.exists():
+        return None
+    utt2uniq = read_table(p)
+    missing = [u for u in utts if u not in utt2uniq]
+    if missing:
+        raise DgmmError(f"{p}: no entry for utterance {missing[0]} ({len(missing)} utterances missing)")
+    return utt2uniq
+
+
 def cv_split(utt2spk: dict[str, str], cv_percent: float = 10, by_speaker: bool = False,
-             seed: int = 777) -> tuple[list[str], list[str]]:
+             seed: int = 777, utt2uniq: dict[str, str] | None = None) -> tuple[list[str], list[str]]:
     """Split utterances into (train, cv) as Kaldi's ``utils/subset_data_dir_tr_cv.sh``.
 
     Default (``--cv-utt-percent P``): the last P% of the sorted utterances, the boundary moved back to
     a speaker change when at least one whole speaker stays in train. ``by_speaker``
     (``--cv-spk-percent P``): P% of the speakers, at least one, picked at random with ``seed``
     (numpy's generator, so not the same speakers as Kaldi's perl shuffle).
+
+    With ``utt2uniq`` (perturbed copies -> original utterance, every utterance of ``utt2spk`` listed)
+    the split is made over the originals and all copies of one original go to the same side, as
+    Kaldi keeps them together (nnet3's ``get_egs.sh`` closes its validation list over utt2uniq, nnet1
+    recipes pass the CV speakers of perturbed data with ``--cv-spk-list``); otherwise the CV would
+    hold copies of training utterances. An original counts once, with the speaker of its
+    unperturbed copy (of its first copy when that is absent).
     """
+    if utt2uniq is None:
+        return _cv_split(utt2spk, cv_percent, by_speaker, seed)
+    copies: dict[str, list[str]] = {}
+    for u in sorted(utt2spk):
+        copies.setdefault(utt2uniq[u], []).append(u)
+    uniq2spk = {q: utt2spk.get(q, utt2spk[c[0]]) for q, c in copies.items()}
+    tr, cv = _cv_split(uniq2spk, cv_percent, by_speaker, seed)
+    return sorted(u for q in tr for u in copies[q]), sorted(u for q in cv for u in copies[q])
+
+
+def _cv_split(utt2spk: dict[str, str], cv_percent: float, by_speaker: bool,
+              seed: int) -> tuple[list[str], list[str]]:
+    """``cv_split`` without utt2uniq: every utterance its own original."""
     utts = sorted(utt2spk)
     if by_speaker:
         spks = sorted(set(utt2spk.values()))
@@ -418,7 +450,8 @@ def load_train_cv(data_dir, ali_dir, cmvn_mode: str = "speaker", norm_vars: bool
     utt2spk = read_utt2spk(data_dir)
     feats = read_table(Path(data_dir) / "feats.scp")
     utt2spk = {u: s for u, s in utt2spk.items() if u in feats}
-    tr_utts, cv_utts = cv_split(utt2spk, cv_percent, cv_by_speaker, cv_seed)
+    utt2uniq = read_utt2uniq(data_dir, utt2spk)
+    tr_utts, cv_utts = cv_split(utt2spk, cv_percent, cv_by_speaker, cv_seed, utt2uniq)
     cmvn = Cmvn(cmvn_mode, norm_vars, data_dir, utts=tr_utts)
     tr = (StreamingFrames if streaming else read_frames)(data_dir, ali_dir, tr_utts, cmvn)
     cv = read_frames(data_dir, ali_dir, cv_utts, cmvn)
