@@ -129,11 +129,20 @@ def paper_systems(scale: str, input_dim: int, num_states: int) -> list[System]:
     return systems
 
 
+# Model keys that GMM-family systems take from the recipe's DGMM config: its regularisation, which no
+# table varies (the paper gives no variance floor; recipes tune it, e.g. 0.5 against overconfidence
+# on unseen speakers).
+BASE_GMM_KEYS = ("var_floor",)
+
+
 def system_config(system: System, base: dict, scale: str, max_epochs: int | None = None) -> dict:
     """The full YAML config of a system: ``base`` (a load_config dict) with the model and train
-    settings of the system and the scale; ``max_epochs`` overrides them all."""
+    settings of the system and the scale (GMM-family systems keep the base's BASE_GMM_KEYS);
+    ``max_epochs`` overrides them all."""
     cfg = copy.deepcopy(base)
     cfg["model"] = dict(system.model)
+    if system.kind == "gmm":
+        cfg["model"].update({k: base["model"][k] for k in BASE_GMM_KEYS if k in base["model"]})
     cfg["train"].update(SCALES[scale]["train"])
     cfg["train"].update(system.train)
     if max_epochs is not None:
