@@ -1,15 +1,20 @@
 """GMM layer: values against a naive float64 reference (incl. the hard float32 grid), gradients against
-an independent float64 implementation of the paper's Eq. (2)-(3) and gradcheck, floor, freezing, init."""
+an independent float64 implementation of the paper's Eq. (2)-(3) and gradcheck, floor, freezing, init;
+the fused C kernels against the torch path, and the fallback to it."""
 
 from __future__ import annotations
 
 import itertools
+import logging
 import math
+import os
+import shutil
 
 import pytest
 import torch
 
 from dgmm.models import GMMLayer, gmm_log_likelihoods
+from dgmm.models import gmm_kernels
 from dgmm.models import gmm_layer as gl
 
 torch.set_num_threads(1)
@@ -237,3 +242,94 @@ def test_deep_gmm_trains_under_bf16_autocast():
     loss.backward()
     assert torch.isfinite(loss)
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters() if p.requires_grad)
+
+
+def _fused_kernels_or_skip():
+    """The compiled kernels; a failure where a C compiler exists (they must build there)."""
+    lib = gmm_kernels.load()
+    if lib is None:
+        if os.environ.get("DGMM_GMM_KERNELS") == "eager" or not (shutil.which("cc") or shutil.which("gcc")):
+            pytest.skip("fused GMM kernels disabled or no C compiler")
+        pytest.fail("a C compiler exists but the fused GMM kernels did not build (see the logged warning)")
+    return lib
+
+
+def _values_and_gradients(inputs, floor, frozen_vars=False):
+    x, m, lv, w = (t.detach().clone().requires_grad_(not (frozen_vars and t is inputs[2])) for t in inputs)
+    out = gmm_log_likelihoods(x, m, lv, w, floor)
+    G = torch.randn(out.shape, generator=torch.Generator().manual_seed(7))
+    (out * G).sum().backward()
+    return out.detach(), x.grad, m.grad, lv.grad, w.grad
+
+
+@pytest.mark.parametrize("case", ["floor_offset_short_last_block", "g1", "one_block_frozen_vars", "gathered",
+                                  "float64_blocks"])
+def test_fused_kernels_equal_torch_path(monkeypatch, case):
+    """The compiled kernels (default for float32 on the CPU) against the torch path on the same
+    inputs: values and all four gradients equal to float32 rounding. Covers the variance floor
+    (clamp and gradient mask), centring (inputs far from 0), blocks of states with a shorter last
+    one, g = 1, vector-loop tails (odd d), a frozen Sigma', and both correction routes."""
+    _fused_kernels_or_skip()
+    S, g, d, B, floor, nb = {"floor_offset_short_last_block": (7, 3, 37, 13, 0.5, 2), "g1": (5, 1, 16, 6, 0.0, 2),
+                             "one_block_frozen_vars": (20, 4, 70, 33, 0.0, None),
+                             "gathered": (9, 4, 5, 7, 0.0, 3), "float64_blocks": (9, 4, 5, 7, 0.0, 3)}[case]
+    x, m, lv, w = random_gmm(S, g, d, B, seed=11)
+    with torch.no_grad():
+        x += 5.0  # centring matters
+        m += 5.0
+    if floor:
+        assert bool((lv < math.log(floor)).any()) and bool((lv > math.log(floor)).any())
+    if nb:
+        monkeypatch.setattr(gl, "_BLOCK_FLOATS", nb * g * max(2 * d, B))
+    if case in ("gathered", "float64_blocks"):
+        monkeypatch.setattr(gl, "ERR_FACTOR", 1.0)
+        monkeypatch.setattr(gl, "_MAX_GATHERED", math.inf if case == "gathered" else 0.0)
+    calls = []
+    fill = gmm_kernels.fill
+    monkeypatch.setattr(gmm_kernels, "fill", lambda *a: calls.append(1) or fill(*a))
+    fused = _values_and_gradients((x, m, lv, w), floor, frozen_vars=case.endswith("frozen_vars"))
+    assert calls, "the fused kernels were not used"
+    monkeypatch.setattr(gl, "_fused_kernels", lambda x: None)
+    eager = _values_and_gradients((x, m, lv, w), floor, frozen_vars=case.endswith("frozen_vars"))
+    assert len(calls) == 2 * -(-S // (nb or S))  # forward and backward fills; none in the torch path
+    for name, a, b in zip(("values", "x", "means", "log_vars", "logits"), fused, eager):
+        if b is None:
+            assert a is None and case.endswith("frozen_vars") and name == "log_vars"
+            continue
+        scale = max(float(b.abs().max()), 1.0)  # gradients that are 0 up to rounding (g = 1: logits)
+        err = float((a - b).abs().max())
+        assert err <= 1e-5 * scale, f"{name}: max difference {err:.3g} (scale {scale:.3g})"
+    if floor:
+        assert torch.all(fused[3][lv < math.log(floor)] == 0)
+
+
+def test_fused_kernels_fall_back_to_the_torch_path(monkeypatch, caplog, tmp_path):
+    """DGMM_GMM_KERNELS=eager, or a C compiler that fails: no kernels (a warning says why), and the
+    layer computes with torch."""
+    monkeypatch.setattr(gmm_kernels, "_lib", None)
+    monkeypatch.setattr(gmm_kernels, "_tried", False)
+    monkeypatch.setenv("DGMM_GMM_KERNELS", "eager")
+    assert gmm_kernels.load() is None
+    monkeypatch.setattr(gmm_kernels, "_tried", False)
+    monkeypatch.delenv("DGMM_GMM_KERNELS")
+    monkeypatch.setenv("CC", "false")
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path))
+    with caplog.at_level(logging.WARNING):
+        assert gmm_kernels.load() is None
+    assert "using the torch path" in caplog.text
+    x, m, lv, w = random_gmm(S=4, g=2, d=3, B=5, seed=4)
+    assert torch.allclose(gmm_log_likelihoods(x, m, lv, w).double(), reference(x, m, lv, w), rtol=1e-5)
+
+
+def test_fused_kernels_exp():
+    """The kernels' own exp (seen as 1/Sigma = exp(-Sigma')) against torch over float32's range:
+    relative error <= 2^-22 where the result is normal; 0, inf and NaN at the ends."""
+    lib = _fused_kernels_or_skip()
+    lv = torch.cat([torch.linspace(-88.7, 87.3, 200001), torch.tensor([math.nan, -math.inf, math.inf, -89.0, 88.0])])
+    d = lv.numel()
+    iv, m_iv = torch.empty(1, d), torch.empty(1, d)
+    gmm_kernels.fill(lib, torch.zeros(1, 1, d), lv.view(1, 1, d), None, torch.zeros(d), None, iv, m_iv, None, None)
+    want = torch.exp(-lv.double())
+    normal = (want >= torch.finfo(torch.float32).tiny) & (want <= torch.finfo(torch.float32).max)
+    assert float(((iv[0].double() - want).abs() / want)[normal].max()) <= 2.0 ** -22
+    assert iv[0, -5].isnan() and iv[0, -4] == math.inf and iv[0, -3] == 0 and iv[0, -2] == math.inf and iv[0, -1] == 0

@@ -9,11 +9,15 @@ Computation (like Kaldi's ``DiagGmm::LogLikelihoods``): one log-normaliser per c
 ``x·(mu/var)ᵀ - ½ x²·(1/var)ᵀ`` as GEMMs (addmm with the log-normaliser as bias, then addmm_), then
 a logsumexp over the g components. A [B, S, g, d] tensor is never built. The backward is analytic
 (the paper's Eq. (2)-(3) with responsibilities), again as GEMMs: per block of states the same GEMM
-work as a [B, 2d] x [2d, S*g] product forward and backward, plus 16 elementwise passes over
-[S*g, d] parameter-sized tensors and 7 over [B, S*g] log-likelihoods/responsibilities per
-forward+backward (benchmarks/RESULTS_gmm_layer.md). On CPUs the states are processed in blocks,
-with reused buffers (fresh large allocations cost as much as the arithmetic), and products that
-would be float32 denormals are avoided (they slow GEMMs ~50x).
+work as a [B, 2d] x [2d, S*g] product forward and backward. The elementwise work around the GEMMs
+(parameter transforms, logsumexp, Eq. (2)-(3) algebra) is, for float32 on CPUs, done by fused C
+loops (gmm_kernels.py, compiled at first use): per forward+backward 3 passes over the [S*g, d]
+parameters (transforms in the forward, again in the backward, gradients) and 3 over the
+[B, S*g] log-likelihoods/responsibilities. Elsewhere (other devices or dtypes, no C compiler,
+DGMM_GMM_KERNELS=eager) torch does the same in 16 and 7 elementwise passes
+(benchmarks/RESULTS_gmm_layer.md). On CPUs the states are processed in blocks, with reused buffers
+(fresh large allocations cost as much as the arithmetic), and products that would be float32
+denormals are avoided (they slow GEMMs ~50x).
 
 Float32 cancellation. The expanded form subtracts terms of size A = Σ x²/var and C = Σ mu²/var to
 get Σ (x-mu)²/var, which may be many orders of magnitude smaller; its rounding error stays
@@ -39,6 +43,8 @@ import math
 import torch
 from torch import Tensor, nn
 import torch.nn.functional as F
+
+from dgmm.models import gmm_kernels
 
 LOG_2PI = math.log(2.0 * math.pi)
 # Bound on the rounding error of the expanded form, in units of u·(√A + √C)² (u = 2⁻²⁴).
@@ -99,6 +105,11 @@ _TINY_GRAD = {torch.float32: 1e-16}
 _BLOCK_FLOATS = 1 << 19
 
 
+def _fused_kernels(x: Tensor):
+    """The compiled elementwise kernels (gmm_kernels.py) where they apply (float32 on the CPU), else None."""
+    return gmm_kernels.load() if x.device.type == "cpu" and x.dtype == torch.float32 else None
+
+
 class _Workspace:
     """Parameter transforms of one block of nb states (K = nb*g rows), in buffers reused block after
     block (fresh large allocations cost as much as the arithmetic).
@@ -109,10 +120,17 @@ class _Workspace:
     iv = 1/Sigma and m_iv = mu/Sigma ([K, d] each, contiguous: elementwise passes over strided
     slices of one [K, 2d] matrix cost ~1.5x) and mu - centre (q); in the forward also C = sum
     mu^2/Sigma and const = log w - ½(d log 2π + log|Sigma| + C) ([K]), q being scratch afterwards.
+    With the fused kernels (``lib``) one pass computes all of them and q is not stored (the
+    backward's gradient kernel recomputes it from the means).
     """
 
-    def __init__(self, nb: int, g: int, d: int, like: Tensor):
-        self.q_buf, self.iv_buf, self.m_iv_buf = (like.new_empty(nb * g, d) for _ in range(3))
+    def __init__(self, nb: int, g: int, d: int, like: Tensor, lib=None):
+        self.lib = lib
+        self.iv_buf, self.m_iv_buf = like.new_empty(nb * g, d), like.new_empty(nb * g, d)
+        if lib is None:
+            self.q_buf = like.new_empty(nb * g, d)
+        else:
+            self.const_buf, self.c_sq_buf = like.new_empty(nb * g), like.new_empty(nb * g)
 
     def fill(self, means: Tensor, log_vars: Tensor, log_w: Tensor | None, centre: Tensor, log_floor: float | None,
              forward: bool = True):
@@ -120,8 +138,15 @@ class _Workspace:
         [S, g] tensor), None in the backward."""
         nb, g, d = means.shape
         K = nb * g
-        self.q, self.iv, self.m_iv = self.q_buf[:K], self.iv_buf[:K], self.m_iv_buf[:K]
+        self.iv, self.m_iv = self.iv_buf[:K], self.m_iv_buf[:K]
         self.means, self.log_vars, self.log_floor = means.transpose(0, 1), log_vars.transpose(0, 1), log_floor
+        if self.lib is not None:
+            self.log_w = log_w
+            self.const, self.c_sq = (self.const_buf[:K], self.c_sq_buf[:K]) if forward else (None, None)
+            gmm_kernels.fill(self.lib, means, log_vars, None if log_w is None else log_w.t(), centre, log_floor,
+                             self.iv, self.m_iv, self.const, self.c_sq)
+            return self
+        self.q = self.q_buf[:K]
         iv = torch.neg(self.log_vars, out=self.iv.view(g, nb, d))  # -Sigma' (floored)
         if log_floor is not None:
             iv.clamp_max_(-log_floor)
@@ -187,12 +212,15 @@ class _GMMLogLikelihood(torch.autograd.Function):
     def forward(ctx, x, means, log_vars, weight_logits, var_floor, exact):
         S, g, d = means.shape
         B = x.shape[0]
+        lib = _fused_kernels(x)
+        if lib is not None:  # the kernels read raw rows
+            means, log_vars = means.contiguous(), log_vars.contiguous()
         lv_min = float(log_vars.amin()) if log_vars.numel() else 0.0
         log_floor = math.log(var_floor) if var_floor > 0 else None
         if log_floor is not None and not lv_min < log_floor:
             log_floor = None  # no variance below the floor: skip clamping and masking
         iv_max = math.exp(-max(lv_min, log_floor or -math.inf))  # largest 1/Sigma
-        log_w = torch.log_softmax(weight_logits, dim=-1)
+        log_w = torch.log_softmax(weight_logits, dim=-1).contiguous()
         log_w_t = log_w.t()  # [g, S]: per block a [g, nb] view in the blocks' row order
         centre = x.mean(0) if B else x.new_zeros(d)
         xc = x - centre
@@ -201,7 +229,7 @@ class _GMMLogLikelihood(torch.autograd.Function):
         keep = any(ctx.needs_input_grad[:4])
         nb = _block_states(B, S, g, d, x.device)
         nblocks, K0 = -(-S // nb), min(nb, S) * g
-        ws = _Workspace(min(nb, S), g, d, x)
+        ws = _Workspace(min(nb, S), g, d, x, lib)
         # One allocation for all blocks' [B, K] log-likelihoods, turned into responsibilities in
         # place and kept for the backward; without gradients, one block's worth reused.
         resp_all = _Blocks(x, nblocks if keep else 1, B, K0)
@@ -214,14 +242,18 @@ class _GMMLogLikelihood(torch.autograd.Function):
             ws.fill(means[s0:s1], log_vars[s0:s1], log_w_t[:, s0:s1], centre, log_floor)
             ll, route64 = _block_log_likelihoods(ws, x, xc, xh, x_sq_max * iv_max if exact else None, centre,
                                                  resp_all.get(j, K), route64)
+            top, tot = top_all.get(j, s1 - s0), tot_all.get(j, s1 - s0)
+            if lib is not None:
+                gmm_kernels.resp(lib, ll, g, RELEVANT_NATS, top, tot)
+                continue
             ll = ll.view(B, g, s1 - s0)
-            top = torch.amax(ll, 1, keepdim=True, out=top_all.get(j, s1 - s0).view(B, 1, s1 - s0))
-            resp = ll.sub_(top).clamp_min_(-RELEVANT_NATS).exp_()
-            torch.sum(resp, 1, keepdim=True, out=tot_all.get(j, s1 - s0).view(B, 1, s1 - s0))
+            torch.amax(ll, 1, keepdim=True, out=top.view(B, 1, s1 - s0))
+            resp = ll.sub_(top.view(B, 1, s1 - s0)).clamp_min_(-RELEVANT_NATS).exp_()
+            torch.sum(resp, 1, keepdim=True, out=tot.view(B, 1, s1 - s0))
         tot_all = tot_all.assemble(S)
         out = top_all.assemble(S).add_(tot_all.log())
         ctx.save_for_backward(xc, xh, centre, means, log_vars, log_w)
-        ctx.resp_all, ctx.tot_all, ctx.log_floor, ctx.nb = resp_all, tot_all, log_floor, nb
+        ctx.resp_all, ctx.tot_all, ctx.log_floor, ctx.nb, ctx.lib = resp_all, tot_all, log_floor, nb, lib
         return out
 
     @staticmethod
@@ -236,31 +268,44 @@ class _GMMLogLikelihood(torch.autograd.Function):
         gm = means.new_empty(S, g, d) if need_m else None
         glv = log_vars.new_empty(S, g, d) if need_v else None
         n_all = log_w.new_empty(g, S) if need_w else None  # n of all components, [g, S]
-        nb = ctx.nb
-        g_tot = torch.div(grad, tot_all)  # R = G pi = (G / sum) exp(ll - max)
+        nb, lib = ctx.nb, ctx.lib
+        g_tot = torch.div(grad, tot_all).contiguous()  # R = G pi = (G / sum) exp(ll - max)
         tiny = _TINY_GRAD.get(xc.dtype, 0.0)
         if tiny:
             g_tot.masked_fill_(g_tot.abs() < tiny, 0.0)  # no denormals into the GEMMs
         K0 = min(nb, S) * g
         r_buf, p1_buf, p2_buf = xc.new_empty(B * K0), xc.new_empty(K0, d), xc.new_empty(K0, d)
-        ws = _Workspace(min(nb, S), g, d, xc)
+        n_buf = xc.new_empty(K0)
+        ws = _Workspace(min(nb, S), g, d, xc, lib)
         for j, s0 in enumerate(range(0, S, nb)):
             s1 = min(S, s0 + nb)
             K = (s1 - s0) * g
             shape = (g, s1 - s0, d)  # views in the block's row order; gradients go to [S, g, d]
             ws.fill(means[s0:s1], log_vars[s0:s1], None, centre, ctx.log_floor, forward=False)
             r = r_buf[:B * K].view(B, K)
-            torch.mul(resp_all.get(j, K).view(B, g, s1 - s0), g_tot[:, None, s0:s1], out=r.view(B, g, s1 - s0))  # R_bsi
+            if lib is not None:  # R_bsi and n in one pass
+                n = n_buf[:K]
+                gmm_kernels.weight_resp(lib, resp_all.get(j, K), g, g_tot[:, s0:s1], r, n)
+            else:
+                torch.mul(resp_all.get(j, K).view(B, g, s1 - s0), g_tot[:, None, s0:s1], out=r.view(B, g, s1 - s0))
             if need_x:
                 acc_m.addmm_(r, ws.m_iv)
                 acc_v.addmm_(r, ws.iv)
             if not (need_m or need_v or need_w):
                 continue
-            n = r.sum(0).view(g, s1 - s0, 1)
+            if lib is None:
+                n = r.sum(0)
             if need_w:
                 n_all[:, s0:s1] = n.view(g, s1 - s0)
             if not (need_m or need_v):
                 continue
+            if lib is not None:
+                gmm_kernels.param_grads(lib, torch.mm(r.t(), xc, out=p1_buf[:K]),
+                                        torch.mm(r.t(), xh, out=p2_buf[:K]) if need_v else None, n, ws.iv,
+                                        means[s0:s1], log_vars[s0:s1], centre, ctx.log_floor,
+                                        gm[s0:s1] if need_m else None, glv[s0:s1] if need_v else None)
+                continue
+            n = n.view(g, s1 - s0, 1)
             mc, iv = ws.q.view(shape), ws.iv.view(shape)  # centred mu, 1/Sigma
             t = torch.mm(r.t(), xc, out=p1_buf[:K]).view(shape).addcmul_(mc, n, value=-1.0)  # sum_b R (x_b - mu)
             if need_m:
