@@ -197,6 +197,24 @@ def test_cv_split_keeps_perturbed_copies_together():
         assert sorted(tr + cv) == sorted(utt2spk)
 
 
+def test_cv_split_random_utterances():
+    # nnet3-style: P% of the originals at random (seeded), every copy along; all speakers keep training data
+    utt2spk, utt2uniq = _speed_3way(10, spk_prefix=False)
+    splits = []
+    for seed in (1, 2):
+        tr, cv = cv_split(utt2spk, 10, seed=seed, utt2uniq=utt2uniq, random=True)
+        tr_q, cv_q = _sides(utt2uniq, tr, cv)
+        assert not tr_q & cv_q and len(cv_q) == 3 and len(cv) == 9 and sorted(tr + cv) == sorted(utt2spk)
+        assert {utt2spk[u] for u in tr} == {"ann", "bob", "tom"}
+        assert cv_split(utt2spk, 10, seed=seed, utt2uniq=utt2uniq, random=True) == (tr, cv)
+        splits.append(cv)
+    assert splits[0] != splits[1]
+    one = {f"u{i:02d}": "s" for i in range(20)}
+    assert len(cv_split(one, 1, random=True)[1]) == 1   # 1% of 20 rounds down: one utterance, not none
+    with pytest.raises(DgmmError, match="not both"):
+        cv_split(one, 10, by_speaker=True, random=True)
+
+
 def test_load_train_cv_reads_utt2uniq(fsdd, tmp_path):
     data, ali = fsdd
     d = tmp_path / "data"

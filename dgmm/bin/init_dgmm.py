@@ -62,7 +62,8 @@ def main(argv=None) -> int:
     if mcfg.get("type", "dgmm") == "dnn":
         raise DgmmError("init_dgmm builds GMM-family models; the config's model type is dnn")
     tr, _, cmvn = load_train_cv(args.data_dir, args.ali_dir, d["cmvn_mode"], d["norm_vars"], d["cv_percent"],
-                                d["cv_by_speaker"], d["cv_seed"], d["streaming"])
+                                d["cv_by_speaker"], d["cv_seed"], d["streaming"],
+                                cv_random=d["cv_random"])
     if args.dnn:
         dnn = load_model(args.dnn)
         if dnn.config["type"] != "dnn":

@@ -89,7 +89,8 @@ def main(argv=None) -> int:
         raise DgmmError("data.streaming needs train.block_frames (the block-shuffle buffer size)")
     torch.manual_seed(tcfg.seed)
     tr, cv, cmvn = load_train_cv(args.data_dir, args.ali_dir, d["cmvn_mode"], d["norm_vars"], d["cv_percent"],
-                                 d["cv_by_speaker"], d["cv_seed"], d["streaming"])
+                                 d["cv_by_speaker"], d["cv_seed"], d["streaming"],
+                                 cv_random=d["cv_random"])
     init = exp / "init.pt" if (exp / "init.pt").exists() else args.init_model
     if init:
         model = load_model(init)

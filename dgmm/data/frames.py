@@ -58,13 +58,16 @@ def read_utt2uniq(data_dir: str | os.PathLike, utts) -> dict[str, str] | None:
 
 
 def cv_split(utt2spk: dict[str, str], cv_percent: float = 10, by_speaker: bool = False,
-             seed: int = 777, utt2uniq: dict[str, str] | None = None) -> tuple[list[str], list[str]]:
+             seed: int = 777, utt2uniq: dict[str, str] | None = None,
+             random: bool = False) -> tuple[list[str], list[str]]:
     """Split utterances into (train, cv) as Kaldi's ``utils/subset_data_dir_tr_cv.sh``.
 
     Default (``--cv-utt-percent P``): the last P% of the sorted utterances, the boundary moved back to
     a speaker change when at least one whole speaker stays in train. ``by_speaker``
     (``--cv-spk-percent P``): P% of the speakers, at least one, picked at random with ``seed``
-    (numpy's generator, so not the same speakers as Kaldi's perl shuffle).
+    (numpy's generator, so not the same speakers as Kaldi's perl shuffle). ``random``: P% of the
+    utterances, at least one, picked at random with ``seed``, as the validation subset of nnet3's
+    ``get_egs.sh`` (every speaker keeps most of its utterances in train).
 
     With ``utt2uniq`` (perturbed copies -> original utterance, every utterance of ``utt2spk`` listed)
     the split is made over the originals and all copies of one original go to the same side, as
@@ -73,18 +76,20 @@ def cv_split(utt2spk: dict[str, str], cv_percent: float = 10, by_speaker: bool =
     hold copies of training utterances. An original counts once, with the speaker of its
     unperturbed copy (of its first copy when that is absent).
     """
+    if by_speaker and random:
+        raise DgmmError("cv split: choose by speaker or random utterances, not both")
     if utt2uniq is None:
-        return _cv_split(utt2spk, cv_percent, by_speaker, seed)
+        return _cv_split(utt2spk, cv_percent, by_speaker, seed, random)
     copies: dict[str, list[str]] = {}
     for u in sorted(utt2spk):
         copies.setdefault(utt2uniq[u], []).append(u)
     uniq2spk = {q: utt2spk.get(q, utt2spk[c[0]]) for q, c in copies.items()}
-    tr, cv = _cv_split(uniq2spk, cv_percent, by_speaker, seed)
+    tr, cv = _cv_split(uniq2spk, cv_percent, by_speaker, seed, random)
     return sorted(u for q in tr for u in copies[q]), sorted(u for q in cv for u in copies[q])
 
 
-def _cv_split(utt2spk: dict[str, str], cv_percent: float, by_speaker: bool,
-              seed: int) -> tuple[list[str], list[str]]:
+def _cv_split(utt2spk: dict[str, str], cv_percent: float, by_speaker: bool, seed: int,
+              random: bool) -> tuple[list[str], list[str]]:
     """``cv_split`` without utt2uniq: every utterance its own original."""
     utts = sorted(utt2spk)
     if by_speaker:
@@ -96,6 +101,13 @@ def _cv_split(utt2spk: dict[str, str], cv_percent: float, by_speaker: bool,
         cv_spk = {spks[i] for i in perm[:n_cv]}
         cv = [u for u in utts if utt2spk[u] in cv_spk]
         tr = [u for u in utts if utt2spk[u] not in cv_spk]
+    elif random:
+        n_cv = len(utts) * int(cv_percent) // 100
+        if cv_percent > 0:
+            n_cv = max(n_cv, 1)
+        picked = set(np.random.default_rng(seed).permutation(len(utts))[:n_cv].tolist())
+        cv = [u for i, u in enumerate(utts) if i in picked]
+        tr = [u for i, u in enumerate(utts) if i not in picked]
     else:
         n = len(utts)
         n_head = n - n * int(cv_percent) // 100
@@ -113,7 +125,7 @@ def _cv_split(utt2spk: dict[str, str], cv_percent: float, by_speaker: bool,
         tr, cv = utts[:n_head], utts[n_head:]
     if not tr or not cv:
         raise DgmmError(f"cv split gives {len(tr)} train / {len(cv)} cv utterances "
-                        f"(cv_percent={cv_percent}, by_speaker={by_speaker})")
+                        f"(cv_percent={cv_percent}, by_speaker={by_speaker}, random={random})")
     return tr, cv
 
 
@@ -441,7 +453,7 @@ def iter_batches(order: torch.Tensor, batch_size: int, rank: int = 0, world_size
 
 def load_train_cv(data_dir, ali_dir, cmvn_mode: str = "speaker", norm_vars: bool = False,
                   cv_percent: float = 10, cv_by_speaker: bool = False, cv_seed: int = 777,
-                  streaming: bool = False):
+                  streaming: bool = False, cv_random: bool = False):
     """(train set, cv set, Cmvn) of a data dir + alignment dir, split as ``cv_split``.
 
     Global CMVN stats come from the training utterances only. The CV set is always held in RAM; the
@@ -451,7 +463,7 @@ def load_train_cv(data_dir, ali_dir, cmvn_mode: str = "speaker", norm_vars: bool
     feats = read_table(Path(data_dir) / "feats.scp")
     utt2spk = {u: s for u, s in utt2spk.items() if u in feats}
     utt2uniq = read_utt2uniq(data_dir, utt2spk)
-    tr_utts, cv_utts = cv_split(utt2spk, cv_percent, cv_by_speaker, cv_seed, utt2uniq)
+    tr_utts, cv_utts = cv_split(utt2spk, cv_percent, cv_by_speaker, cv_seed, utt2uniq, cv_random)
     cmvn = Cmvn(cmvn_mode, norm_vars, data_dir, utts=tr_utts)
     tr = (StreamingFrames if streaming else read_frames)(data_dir, ali_dir, tr_utts, cmvn)
     cv = read_frames(data_dir, ali_dir, cv_utts, cmvn)

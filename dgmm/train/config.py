@@ -19,7 +19,8 @@ DATA_DEFAULTS = {
     "norm_vars": False,       # apply-cmvn --norm-vars
     "cv_percent": 10,         # held-out share, as utils/subset_data_dir_tr_cv.sh
     "cv_by_speaker": False,   # --cv-spk-percent instead of --cv-utt-percent
-    "cv_seed": 777,           # speaker shuffling seed of the by-speaker split
+    "cv_random": False,       # cv_percent of the utterances at random (nnet3 get_egs.sh's validation subset)
+    "cv_seed": 777,           # shuffling seed of the by-speaker and random splits
     "streaming": False,       # read training features block by block (needs train.block_frames)
 }
 SECTIONS = ("model", "data", "train")
