@@ -105,9 +105,12 @@ _TINY_GRAD = {torch.float32: 1e-16}
 _BLOCK_FLOATS = 1 << 19
 
 
-def _fused_kernels(x: Tensor):
-    """The compiled elementwise kernels (gmm_kernels.py) where they apply (float32 on the CPU), else None."""
-    return gmm_kernels.load() if x.device.type == "cpu" and x.dtype == torch.float32 else None
+def _fused_kernels(*tensors: Tensor):
+    """The compiled elementwise kernels (gmm_kernels.py) where they apply (all inputs float32 on the
+    CPU), else None."""
+    if all(t.device.type == "cpu" and t.dtype == torch.float32 for t in tensors):
+        return gmm_kernels.load()
+    return None
 
 
 class _Workspace:
@@ -212,7 +215,7 @@ class _GMMLogLikelihood(torch.autograd.Function):
     def forward(ctx, x, means, log_vars, weight_logits, var_floor, exact):
         S, g, d = means.shape
         B = x.shape[0]
-        lib = _fused_kernels(x)
+        lib = _fused_kernels(x, means, log_vars, weight_logits)
         if lib is not None:  # the kernels read raw rows
             means, log_vars = means.contiguous(), log_vars.contiguous()
         lv_min = float(log_vars.amin()) if log_vars.numel() else 0.0
