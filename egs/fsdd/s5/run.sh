@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Free Spoken Digit Dataset (isolated digits, 8 kHz, 6 male speakers) through the Deep GMM pipeline.
 # Speaker-disjoint, as the compiled-Kaldi reference run (../shared/kaldi_ref/fsdd): test speaker theo,
-# the other five train (the networks cross-validate on the last 10% of the utterances: conf/*.yaml).
+# the other five train (the networks cross-validate on 10% of the original utterances picked at random,
+# each with all its speed-perturbed copies: conf/*.yaml).
 # Grammar: exactly one digit per utterance, optional silence around it (from L).
 # The networks train on 3-way speed-perturbed data (0.9/1.0/1.1, data/train_sp, as Kaldi's nnet3
-# recipes) aligned by the tri1 GMM of data/train: 4 training speakers are too few otherwise.
+# recipes) aligned by the tri1 GMM of data/train: 5 training speakers are too few otherwise.
 #   ./run.sh --corpus-dir /path/to/free-spoken-digit-dataset            # GMM bootstrap: mono + tri1
 #   ./run.sh --corpus-dir DIR --kaldi-ali /path/to/kaldi/exp/tri1_ali    # Kaldi's alignments instead
 # A finished stage is skipped; delete an output (or --force true) to redo it and what follows.
@@ -46,8 +47,8 @@ if run_stage 0; then
     for x in train test; do utils/validate_data_dir.sh --no-feats data/$x; done
     touch data/train/.prepared data/test/.prepared
   fi
-  # One speaker id for the three copies of a speaker (--include-spk-prefix false): the networks'
-  # by-speaker CV then holds out all copies of its speaker, and speaker CMN pools them.
+  # One speaker id for the three copies of a speaker (--include-spk-prefix false): speaker CMN pools
+  # them. utt2uniq (copied to data/fbank/train_sp) keeps all copies of an utterance on one side of the CV.
   if $speed_perturb && todo data/train_sp/.done data/train/.prepared; then
     rm -rf data/train_sp
     utils/data/perturb_data_dir_speed_3way.sh --include-spk-prefix false data/train data/train_sp
