@@ -32,6 +32,8 @@ kaldi_test_ali=          # with --kaldi-ali: "<set>=<ali-dir> ..." Kaldi alignme
 graph=                   # an existing decoding graph dir (HCLG.fst, words.txt) to use instead of
                          # building <exp>/graph, e.g. a Kaldi recipe's exp/tri3/graph
 gmm_decode=true          # decode the test sets with the GMM (the GMM-HMM baseline row)
+gmm_label=               # the baseline row's system name (default: "GMM-HMM (<gmm dir>)"), e.g. when
+                         # --kaldi-ali is a copy of a GMM's alignments made for perturbed data
 dnn_config=conf/dnn.yaml     # DNN model/data/training configuration
 dgmm_config=conf/dgmm.yaml   # Deep GMM configuration
 dsgmm_config=            # Deep Subspace GMM configuration (model.type dsgmm): also train exp/dsgmm
@@ -51,6 +53,7 @@ Options:
   --tri '<leaves> <gauss>'       # triphone system after the monophone one ($tri)
   --kaldi-ali <dir>              # import a Kaldi system's alignments instead of training GMMs
   --graph <dir>                  # decode with this graph (e.g. Kaldi's exp/tri3/graph) instead of mkgraph
+  --gmm-label <name>             # the GMM-HMM row's name in the results table
   --dnn-config <yaml> --dgmm-config <yaml>
   --dsgmm-config <yaml>          # also a Deep Subspace GMM, initialised from the DNN as the DGMM
   --nj <n> --force <true|false>
@@ -204,7 +207,7 @@ if run_stage 9; then
       fi
     done
     gmm_row=
-    if $gmm_decode; then gmm_row="GMM-HMM ($gmm)=$exp/gmm_decode_$x"; fi
+    if $gmm_decode; then gmm_row="${gmm_label:-GMM-HMM ($gmm)}=$exp/gmm_decode_$x"; fi
     systems=()
     for sys in dnn $gmm_systems; do systems+=($exp/$sys); done
     if todo $exp/RESULTS.$x.md $(for d in "${systems[@]}"; do echo $d/decode_$x/scoring_kaldi/best_wer; \

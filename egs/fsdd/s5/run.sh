@@ -82,8 +82,8 @@ if ! $speed_perturb; then
   fi
 else
   # Stage 3 on data/train: mono + tri1, test alignments, graph, GMM baseline. Then tri1 aligns
-  # data/train_sp, and stages 4-9 train the networks on those alignments (the GMM row's label is the
-  # alignment dir, whose final.mdl is tri1's).
+  # data/train_sp, and stages 4-9 train the networks on those alignments (exp/tri1_ali_sp/final.mdl is
+  # tri1's, so the GMM row is tri1's decode of the test set).
   if run_stage 3; then
     "${pipeline[@]}" --stage 3 --stop-stage 3 --train train --mono-opts "--totgauss 400" --tri "120 1000"
     if todo exp/tri1_ali_sp/ali.1.gz exp/tri1/final.mdl data/train_sp/.done; then
@@ -92,7 +92,7 @@ else
   fi
   if [ $stop_stage -ge 3 ]; then
     "${pipeline[@]}" --stage $stage --stop-stage $stop_stage --train train_sp --kaldi-ali exp/tri1_ali_sp \
-      --graph exp/graph
+      --graph exp/graph --gmm-label "GMM-HMM (exp/tri1)"
   fi
 fi
 
