@@ -51,11 +51,19 @@ utils/validate_data_dir.sh --no-text --no-feats "$data" >/dev/null || exit 1
 
 mkdir -p "$logdir" "$fbankdir"
 fbankdir=$(cd "$fbankdir" && pwd)   # absolute paths in feats.scp, as Kaldi
-if [ -f "$data/feats.scp" ]; then
-  mkdir -p "$data/.backup"
-  echo "$0: moving $data/feats.scp to $data/.backup"
-  mv "$data/feats.scp" "$data/.backup/"
-fi
+# The old features and the tables this script rewrites go to .backup/ before the split: split_data
+# copies every table of $data into the job dirs, so a rerun after a kill (or a redo) would otherwise
+# split the old utt2num_frames/utt2dur there and its job dirs would differ from a first run's.
+# utt2num_frames describes the old features even when not rewritten; utt2dur stays unless rewritten.
+old=(feats.scp utt2num_frames)
+if $write_utt2dur; then old+=(utt2dur); fi
+for f in "${old[@]}"; do
+  if [ -f "$data/$f" ]; then
+    mkdir -p "$data/.backup"
+    echo "$0: moving $data/$f to $data/.backup"
+    mv "$data/$f" "$data/.backup/"
+  fi
+done
 
 num_utts=$(wc -l < "$data/utt2spk")
 [ "$nj" -gt "$num_utts" ] && nj=$num_utts
