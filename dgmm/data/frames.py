@@ -46,14 +46,17 @@ def read_utt2spk(data_dir: str | os.PathLike) -> dict[str, str]:
 
 
 def read_utt2uniq(data_dir: str | os.PathLike, utts) -> dict[str, str] | None:
-    """utt2uniq of a data dir (perturbed copy -> original utterance) for ``utts``; None when absent."""
+    """utt2uniq of a data dir (perturbed copy -> original utterance) for ``utts``; None when absent.
+    An utterance without an entry is its own original (as Kaldi's ``combine_data.sh`` fills in for
+    source dirs without utt2uniq), with a warning."""
     p = Path(data_dir) / "utt2uniq"
     if not p.exists():
         return None
     utt2uniq = read_table(p)
     missing = [u for u in utts if u not in utt2uniq]
     if missing:
-        raise DgmmError(f"{p}: no entry for utterance {missing[0]} ({len(missing)} utterances missing)")
+        log.warning("%s: no entry for %d utterances (e.g. %s): each is its own original", p, len(missing), missing[0])
+        utt2uniq.update((u, u) for u in missing)
     return utt2uniq
 
 
@@ -102,7 +105,7 @@ def _cv_split(utt2spk: dict[str, str], cv_percent: float, by_speaker: bool, seed
         cv = [u for u in utts if utt2spk[u] in cv_spk]
         tr = [u for u in utts if utt2spk[u] not in cv_spk]
     elif random:
-        n_cv = len(utts) * int(cv_percent) // 100
+        n_cv = round(len(utts) * cv_percent / 100)
         if cv_percent > 0:
             n_cv = max(n_cv, 1)
         picked = set(np.random.default_rng(seed).permutation(len(utts))[:n_cv].tolist())
