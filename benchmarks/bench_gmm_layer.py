@@ -166,8 +166,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     baseline = load_baseline(args.baseline) if args.baseline else None
     t0 = time.perf_counter()
-    kernels = gmm_kernels.load()  # built here if not cached yet (DGMM_GMM_KERNELS=eager: the torch path)
-    kernels = f"fused C kernels (loaded/built in {time.perf_counter() - t0:.2f} s)" if kernels else "torch only"
+    lib = gmm_kernels.load()  # built here if not cached yet (DGMM_GMM_KERNELS=eager: the torch path)
+    kernels = f"fused C kernels (loaded/built in {time.perf_counter() - t0:.2f} s)" if lib else "torch only"
     lines = [f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
              f"threads {args.threads}, load average at start {os.getloadavg()[0]:.2f}, GMM layer: {kernels}", "",
              "| shape (B, S, g, d) | GMM layer fwd+bwd ms | equal-FLOP GEMM ms | Linear(2560->S)+log_softmax ms | GMM/GEMM | GMM/Linear | "

@@ -74,7 +74,7 @@ def main(argv=None) -> int:
     print("|---|---|---|---|---|")
     for s in args.systems:
         if "=" in s:
-            label, decode_dir = s.split("=", 1)
+            label, decode_dir = s.rsplit("=", 1)  # the label may hold "=", the decode dir not
             d = Path(decode_dir)
             mdl = Path(args.gmm_model) if args.gmm_model else d.parent / "final.mdl"
             print(f"| {label} | {gmm_params(mdl)} | - | - | {best_wer(d)} |")

@@ -13,7 +13,9 @@ The C source below is compiled with the C compiler ($CC, else cc or gcc) at firs
 into $TORCH_EXTENSIONS_DIR (default ~/.cache/torch_extensions), named after a hash of source,
 flags and compiler, and loaded with ctypes: plain C on raw float32 pointers needs no torch
 headers, pybind11 or ninja. Processes starting together each build in a private temporary
-directory and rename the result into place (atomic; at worst the work is done twice). Without a
+directory and rename the result into place (atomic; at worst the work is done twice). The loops
+are single-threaded: recipes train with one torch thread per process; with more threads the GEMMs
+parallelise but these passes do not (the 2-thread speed is unmeasured). Without a
 compiler, or with DGMM_GMM_KERNELS=eager, ``load()`` returns None and the layer uses its torch path.
 
 Layouts (all float32, contiguous): a block of nb states has K = nb*g rows in component-major order,
@@ -46,8 +48,8 @@ _SOURCE = r"""
    so that both stay normal). Below -87.3 it returns 0 (libm gives denormals down to -103.9),
    above 88.72 +inf; NaN stays NaN. */
 static inline float exp_f(float x) {
-    float xc = x < -87.3f ? -87.3f : x;
-    xc = xc > 88.72f ? 88.72f : xc;
+    float xc = x > -87.3f ? x : -87.3f;  /* written so that NaN is clamped too: (int)NaN is undefined */
+    xc = xc < 88.72f ? xc : 88.72f;
     int n = (int)(xc * 1.44269504088896341f + 128.5f) - 128;  /* round to nearest (the argument is > 0) */
     float fn = (float)n;
     float r = xc - fn * 0.693359375f;
@@ -193,7 +195,7 @@ def _source() -> str:
 def _build(cc: list[str]) -> str:
     """Path of the compiled library, building it if this source/flags/compiler has none yet."""
     src = _source()
-    version = subprocess.run([*cc, "--version"], capture_output=True, text=True, check=True).stdout
+    version = subprocess.run([*cc, "--version"], capture_output=True, text=True, check=True, timeout=60).stdout
     key = hashlib.sha256("\0".join([src, " ".join(_FLAGS), version]).encode()).hexdigest()[:16]
     root = os.environ.get("TORCH_EXTENSIONS_DIR") or os.path.join(os.path.expanduser("~"), ".cache",
                                                                   "torch_extensions")
@@ -205,7 +207,7 @@ def _build(cc: list[str]) -> str:
         c_file, so_file = os.path.join(tmp, "gmm_kernels.c"), os.path.join(tmp, "gmm_kernels.so")
         with open(c_file, "w") as f:
             f.write(src)
-        subprocess.run([*cc, *_FLAGS, c_file, "-o", so_file], capture_output=True, text=True, check=True)
+        subprocess.run([*cc, *_FLAGS, c_file, "-o", so_file], capture_output=True, text=True, check=True, timeout=300)
         os.replace(so_file, lib)  # atomic: a concurrent build of the same key just replaces it
     return lib
 
@@ -224,7 +226,7 @@ def load():
         if not cc[0]:
             raise OSError("no C compiler ($CC, cc, gcc)")
         lib = ctypes.CDLL(_build(cc))
-    except (OSError, subprocess.CalledProcessError) as e:
+    except Exception as e:  # any failure to build or load (bad $CC, compiler error or hang, ...): torch path
         detail = getattr(e, "stderr", "") or str(e)
         logging.getLogger(__name__).warning("GMM layer: fused CPU kernels unavailable, using the torch path (%s)",
                                             detail.strip()[-500:])

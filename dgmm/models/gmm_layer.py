@@ -278,7 +278,7 @@ class _GMMLogLikelihood(torch.autograd.Function):
             g_tot.masked_fill_(g_tot.abs() < tiny, 0.0)  # no denormals into the GEMMs
         K0 = min(nb, S) * g
         r_buf, p1_buf, p2_buf = xc.new_empty(B * K0), xc.new_empty(K0, d), xc.new_empty(K0, d)
-        n_buf = xc.new_empty(K0)
+        n_buf = xc.new_empty(K0) if lib is not None else None
         ws = _Workspace(min(nb, S), g, d, xc, lib)
         for j, s0 in enumerate(range(0, S, nb)):
             s1 = min(S, s0 + nb)
