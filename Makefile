@@ -1,6 +1,6 @@
 # Set-up is idempotent: the venv is (re)built only when pyproject.toml changes.
 VENV ?= .venv
-PYTEST_ARGS ?= -q
+PYTEST_ARGS ?= -q --durations=20
 
 .PHONY: setup test demo clean
 
