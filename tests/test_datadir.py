@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import wave
 from pathlib import Path
@@ -112,14 +113,37 @@ def test_split_per_utt_and_reuse(data):
     for p in parts:
         assert validate_data_dir(p, no_feats=True) == [], p
     stamp = (parts[0] / "utt2spk").stat().st_mtime_ns
+    os.utime(data / "text")                                     # touched, same content
     assert split_data_dir(data, 4, per_utt=True) == parts
     assert (parts[0] / "utt2spk").stat().st_mtime_ns == stamp   # up to date: not rewritten
+
+
+def test_split_redone_when_source_changes_within_its_mtime(data):
+    parts = split_data_dir(data, 2)
+    t = (parts[0] / "utt2spk").stat().st_mtime_ns
+    write(data, "text", [line.replace("WORD", "WERD") for line in (data / "text").read_text().splitlines()])
+    os.utime(data / "text", ns=(t, t))      # same mtime tick as the split (1-2 s filesystems, cp -p)
+    split_data_dir(data, 2)
+    assert read_table(parts[0] / "text") == {"a-1": "WERD a-1", "a-2": "WERD a-2"}
+
+
+def test_split_drops_tables_the_source_no_longer_has(data):
+    write(data, "utt2uniq", [f"{u} {u}" for u in read_table(data / "utt2spk")])
+    (data / "frame_shift").write_text("0.01\n")
+    parts = split_data_dir(data, 2)
+    assert all((p / "utt2uniq").is_file() and (p / "cmvn.scp").is_file() for p in parts)
+    for name in ("utt2uniq", "cmvn.scp", "frame_shift"):
+        (data / name).unlink()
+    split_data_dir(data, 2)
+    for p in parts:
+        assert sorted(f.name for f in p.iterdir()) == ["spk2utt", "text", "utt2num_frames", "utt2spk", "wav.scp"]
+        assert validate_data_dir(p, no_feats=True) == [], p
 
 
 def test_split_data_sh(data):
     r = subprocess.run([REPO / "utils" / "split_data.sh", "--per-utt", data, "3"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert sorted(p.name for p in (data / "split3utt").iterdir()) == ["1", "2", "3"]
+    assert sorted(p.name for p in (data / "split3utt").iterdir() if p.name != ".sources") == ["1", "2", "3"]
 
 
 def test_subset(data, tmp_path):

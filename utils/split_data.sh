@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Splits a Kaldi data dir into <num-to-split> parts <data>/split<N>/{1..N}, whole speakers per part
 # (balanced by utterance count), or with --per-utt into <data>/split<N>utt/{1..N}. Every table is
-# split consistently (spk2utt regenerated, cmvn.scp and wav.scp reduced). Parts newer than all the
-# data dir's tables are reused. Logic: dgmm/data/datadir.py (split_data_dir).
+# split consistently (spk2utt regenerated, cmvn.scp and wav.scp reduced). The parts are reused while
+# the data dir's tables have the contents they were made from (sha1s in <data>/split<N>[utt]/.sources;
+# stricter than Kaldi's mtime test); a table the data dir no longer has is removed from the parts.
+# Logic: dgmm/data/datadir.py (split_data_dir).
 
 usage="Usage: $0 [--per-utt] <data-dir> <num-to-split>
 e.g.: $0 data/train 4"

@@ -9,6 +9,7 @@ C-locale (byte) order, as ``LC_ALL=C sort`` leaves it. ``wav.scp`` values are pa
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
@@ -28,6 +29,7 @@ UTT_TABLES = ("utt2spk", "text", "utt2dur", "utt2num_frames", "utt2lang", "utt2u
 SPK_TABLES = ("spk2utt", "cmvn.scp", "spk2gender", "spk2warp")
 RECO_TABLES = ("reco2file_and_channel", "reco2dur")
 ALL_TABLES = UTT_TABLES + SPK_TABLES + RECO_TABLES + ("wav.scp",)
+COPIED_FILES = ("frame_shift", "conf", "feats_type")   # copied whole into subsets and split parts
 
 
 def byte_key(key: str) -> bytes:
@@ -288,7 +290,7 @@ def _filter_tables(src: Path, dst: Path, utts: list[str] | set[str]) -> int:
         if (src / name).exists():
             wanted = recos if recos is not None else set(utt2spk)
             _write_rows(dst / name, {k: v for k, v in read_table(src / name).items() if k in wanted})
-    for name in ("frame_shift", "conf", "feats_type"):
+    for name in COPIED_FILES:
         if (src / name).is_file() and src != dst:
             shutil.copy2(src / name, dst / name)
     return len(utt2spk)
@@ -349,11 +351,24 @@ def _split_points(sizes: list[int], n: int) -> list[int]:
     return bounds
 
 
+def _split_sources(d: Path) -> str:
+    """``<name> <sha1 of its bytes>`` per line for every file of data dir ``d`` that a split copies.
+
+    Content, not mtime: a table rewritten within one mtime tick (1-2 s filesystems) or by a tool that
+    copies mtimes (``cp -p``, rsync) still changes this, and so does a table that disappears.
+    """
+    return "".join(f"{name} {hashlib.sha1((d / name).read_bytes()).hexdigest()}\n"
+                   for name in ALL_TABLES + COPIED_FILES if (d / name).is_file())
+
+
 def split_data_dir(data: str | os.PathLike, num_jobs: int, per_utt: bool = False) -> list[Path]:
     """Split into ``<data>/split<N>/<n>`` (by speaker, as Kaldi) or ``<data>/split<N>utt/<n>`` (per utt).
 
     By speaker, each part holds whole speakers, balanced by utterance count; there must be at least
-    ``num_jobs`` speakers. Parts are rebuilt only when a table of ``data`` is newer than the split.
+    ``num_jobs`` speakers. ``<data>/split<N>[utt]/.sources`` records the sha1 of each table the parts
+    were made from; the parts are reused only while the data dir has exactly those tables with those
+    contents (stricter than Kaldi's ``-ot`` mtime test, which keeps a split whose source changed within
+    the same mtime tick). A table the data dir no longer has is removed from the parts.
     Returns the part directories 1..N.
     """
     d = Path(data)
@@ -362,9 +377,10 @@ def split_data_dir(data: str | os.PathLike, num_jobs: int, per_utt: bool = False
     utt2spk = read_table(d / "utt2spk")
     top = d / (f"split{num_jobs}utt" if per_utt else f"split{num_jobs}")
     parts = [top / str(i) for i in range(1, num_jobs + 1)]
-    sources = [d / n for n in ALL_TABLES if (d / n).exists()]
-    newest = max(p.stat().st_mtime for p in sources)
-    if all((p / "utt2spk").exists() and (p / "utt2spk").stat().st_mtime >= newest for p in parts):
+    stamp = top / ".sources"
+    sources = _split_sources(d)
+    if stamp.is_file() and stamp.read_text(encoding="utf-8") == sources \
+            and all((p / "utt2spk").is_file() for p in parts):
         return parts
     utts = sorted(utt2spk, key=byte_key)
     if per_utt:
@@ -383,7 +399,13 @@ def split_data_dir(data: str | os.PathLike, num_jobs: int, per_utt: bool = False
                         "prefixes of utterance ids", d)
         b = _split_points([len(spk2utt[s]) for s in spks], num_jobs)
         groups = [[u for s in spks[b[i]:b[i + 1]] for u in spk2utt[s]] for i in range(num_jobs)]
+    stamp.unlink(missing_ok=True)   # a split killed half-way is redone by the next call
+    gone = [n for n in ALL_TABLES + COPIED_FILES if n != "spk2utt" and not (d / n).is_file()]
     for part, group in zip(parts, groups):
         part.mkdir(parents=True, exist_ok=True)
         _filter_tables(d, part, group)
+        for name in gone:   # else the jobs would read a table the data dir no longer has
+            (part / name).unlink(missing_ok=True)
+    with atomic_open(stamp, encoding="utf-8") as f:
+        f.write(sources)
     return parts
