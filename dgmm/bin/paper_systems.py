@@ -1,6 +1,8 @@
 """Write the configurations of the paper's experiments at a scale: <exp>/conf/<system>.yaml and
-<exp>/systems.tsv, the list steps/paper_experiments.sh trains (in order). A config whose content
-is unchanged is not rewritten, so its time tells the driver whether a trained system is still current.
+<exp>/systems.tsv, the list steps/paper_experiments.sh trains (in order). A config is rewritten only
+when its effective configuration changes (every default filled in: a new option with a default, key
+order or comments leave a trained system alone), so its time tells the driver whether a trained system
+is still current.
 
 Usage: python -m dgmm.bin.paper_systems [options] <data-dir> <ali-dir> <exp-dir>
  e.g.: python -m dgmm.bin.paper_systems --scale small --dnn-config conf/dnn.yaml \\
@@ -14,6 +16,8 @@ scale's sizes (also the LDA options: lda_dim, lda_splice). Network sizes: dgmm/p
 from __future__ import annotations
 
 import argparse
+import logging
+from dataclasses import fields
 from pathlib import Path
 
 import kaldiio
@@ -22,8 +26,40 @@ import yaml
 from dgmm.cli import DgmmError, run_main, setup_logging
 from dgmm.data.frames import load_pdf_alignments
 from dgmm.fileutil import atomic_open
+from dgmm.models.networks import DEFAULTS as MODEL_DEFAULTS
 from dgmm.paper.systems import SCALES, TABLES, paper_systems, system_config
 from dgmm.train.config import load_config
+from dgmm.train.trainer import TrainConfig
+
+log = logging.getLogger("paper_systems")
+TRAIN_DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
+
+
+def effective_config(cfg: dict) -> dict:
+    """A load_config dict with every default filled in: what training uses (the data section has
+    them already; model: dgmm/models/networks.py DEFAULTS, train: TrainConfig). Not validated: an
+    unknown key is kept, so it differs from any valid config."""
+    return {"model": {**MODEL_DEFAULTS, **cfg["model"]}, "data": dict(cfg["data"]),
+            "train": {**TRAIN_DEFAULTS, **cfg["train"]}}
+
+
+def config_changes(path: Path, cfg: dict) -> list[str] | None:
+    """``section.key: old -> new`` for each effective difference between the config file ``path``
+    and ``cfg`` ([] when equal), None when ``path`` does not exist or does not load."""
+    if not path.exists():
+        return None
+    try:
+        old = effective_config(load_config(path))
+    except (DgmmError, TypeError, ValueError) as e:  # e.g. an option this code no longer knows
+        log.warning("%s does not load (%s); rewriting it", path, e)
+        return None
+    new = effective_config(cfg)
+    changes = []
+    for s in new:
+        for k in sorted(set(old[s]) | set(new[s])):
+            if (k in old[s], old[s].get(k)) != (k in new[s], new[s].get(k)):
+                changes.append(f"{s}.{k}: {old[s].get(k, '(absent)')} -> {new[s].get(k, '(absent)')}")
+    return changes
 
 
 def main(argv=None) -> int:
@@ -39,7 +75,7 @@ def main(argv=None) -> int:
     p.add_argument("ali_dir")
     p.add_argument("exp_dir")
     args = p.parse_args(argv)
-    log = setup_logging("paper_systems")
+    setup_logging("paper_systems")
     tables = args.tables.replace(",", " ").split()
     bad = sorted(set(tables) - set(TABLES))
     if bad:
@@ -64,10 +100,13 @@ def main(argv=None) -> int:
             if s.name not in wanted:
                 continue
             conf = exp / "conf" / f"{s.name}.yaml"
-            text = yaml.safe_dump(system_config(s, bases[s.kind], args.scale, args.max_epochs), sort_keys=False)
-            if not conf.exists() or conf.read_text() != text:  # unchanged: keep its time (make-like reruns)
+            cfg = system_config(s, bases[s.kind], args.scale, args.max_epochs)
+            changes = config_changes(conf, cfg)
+            if changes != []:  # an unchanged config keeps its time: a trained system stays current
+                if changes:
+                    log.info("%s changed (%s): rewritten, so %s is trained again", conf, "; ".join(changes), s.name)
                 with atomic_open(conf) as c:
-                    c.write(text)
+                    c.write(yaml.safe_dump(cfg, sort_keys=False))
             f.write("\t".join([s.name, s.kind, s.feats, s.init, str(s.copy), ",".join(s.tables),
                                s.description]) + "\n")
     with atomic_open(exp / "scale.txt") as f:
