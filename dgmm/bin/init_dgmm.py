@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from dgmm.cli import DgmmError, run_main, setup_logging
-from dgmm.data.frames import load_train_cv, shuffle_order
+from dgmm.data.frames import load_train_cv, shuffle_order, split_fingerprint
 from dgmm.train.config import load_config
 from dgmm.train.trainer import TrainConfig
 
@@ -61,9 +61,9 @@ def main(argv=None) -> int:
     mcfg = dict(cfg["model"])
     if mcfg.get("type", "dgmm") == "dnn":
         raise DgmmError("init_dgmm builds GMM-family models; the config's model type is dnn")
-    tr, _, cmvn = load_train_cv(args.data_dir, args.ali_dir, d["cmvn_mode"], d["norm_vars"], d["cv_percent"],
-                                d["cv_by_speaker"], d["cv_seed"], d["streaming"],
-                                cv_random=d["cv_random"])
+    tr, cv, cmvn = load_train_cv(args.data_dir, args.ali_dir, d["cmvn_mode"], d["norm_vars"], d["cv_percent"],
+                                 d["cv_by_speaker"], d["cv_seed"], d["streaming"],
+                                 cv_random=d["cv_random"])
     if args.dnn:
         dnn = load_model(args.dnn)
         if dnn.config["type"] != "dnn":
@@ -105,8 +105,9 @@ def main(argv=None) -> int:
             model.gmm.init_from_data(torch.cat(feats), torch.cat(labels))
             log.info("GMM layer initialised from %d frames (%d of %d states seen)", len(frames),
                      int(torch.unique(torch.cat(labels)).numel()), tr.num_pdfs)
+    # the split as dgmm.bin.train records it: its run with the same data options checks it against its own
     extra = {"splice": [tcfg.left_context, tcfg.right_context], "cmvn_mode": d["cmvn_mode"],
-             "norm_vars": d["norm_vars"]}
+             "norm_vars": d["norm_vars"], "split": split_fingerprint(tr.index.utts, cv.index.utts)}
     if cmvn.global_stats is not None:
         extra["global_cmvn_stats"] = torch.from_numpy(np.asarray(cmvn.global_stats, np.float64))
     Path(args.model_out).parent.mkdir(parents=True, exist_ok=True)

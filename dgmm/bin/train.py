@@ -7,8 +7,9 @@ Usage: python -m dgmm.bin.train [options] <data-dir> <ali-dir> <exp-dir>
 The model is <exp-dir>/init.pt when it exists (e.g. from dgmm.bin.init_dgmm), else --init-model,
 else built from the config's ``model`` section (input_dim and num_states from the data). Writes
 <exp-dir>/{checkpoint.pt,metrics.tsv,training_curve.png,best.pt,final.pt,config.yaml,splice_opts,
-cmvn_opts} and log/train.log. Rerunning the same command continues a killed run from its last
-checkpoint; an existing final.pt means the stage is done (nothing to do).
+cmvn_opts,cv_utts} and log/train.log (cv_utts: the held-out utterances). Rerunning the same command
+continues a killed run from its last checkpoint, unless the train/CV split changed since (an error); an
+existing final.pt means the stage is done (nothing to do).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 
 from dgmm.cli import DgmmError, run_main, setup_logging, kaldi_bool
-from dgmm.data.frames import load_train_cv
+from dgmm.data.frames import load_train_cv, split_changes
 from dgmm.train.config import load_config, save_config
 from dgmm.train.trainer import TrainConfig, Trainer
 
@@ -77,7 +78,7 @@ def main(argv=None) -> int:
         logger.info("%s exists, skipping training (use --resume false to train again)", exp / "final.pt")
         return 0
 
-    from dgmm.models import build_model, load_model, save_model
+    from dgmm.models import build_model, load_checkpoint, load_model, save_model
     cfg = load_config(args.config, args.set)
     if args.seed is not None:
         cfg["train"]["seed"] = args.seed
@@ -95,6 +96,11 @@ def main(argv=None) -> int:
     if init:
         model = load_model(init)
         logger.info("model from %s%s", init, " (the config's model section is not used)" if cfg["model"] else "")
+        init_split = load_checkpoint(init).get("split")   # recorded by init_dgmm and train
+        changes = split_changes(init_split, tr.index.utts, cv.index.utts, init) if init_split else []
+        if changes:
+            logger.warning("%s was made on another train/CV split (%s): it may have been trained or "
+                           "initialised on utterances that are CV utterances now", init, "; ".join(changes))
     else:
         ctx_frames = tcfg.left_context + 1 + tcfg.right_context
         model = build_model({**cfg["model"], "input_dim": tr.feat_dim * ctx_frames, "num_states": tr.num_pdfs})

@@ -14,6 +14,7 @@ next one loads; an utterance longer than ``block_frames`` is a block of its own)
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from dataclasses import dataclass
@@ -473,3 +474,31 @@ def load_train_cv(data_dir, ali_dir, cmvn_mode: str = "speaker", norm_vars: bool
     log.info("training set: %d utterances, %d frames; cv set: %d utterances, %d frames",
              len(tr.index.utts), len(tr), len(cv.index.utts), len(cv))
     return tr, cv, cmvn
+
+
+def split_fingerprint(train_utts: Sequence[str], cv_utts: Sequence[str]) -> dict:
+    """Identity of a train/CV split: utterance counts and sha1 of the sorted ids, one per line (the cv
+    sha1 is ``sha1sum`` of the ``<exp>/cv_utts`` that dgmm.bin.train writes). Stored in training
+    checkpoints and model files, so that a resumed run can refuse to continue on another split."""
+    def sha1(utts):
+        return hashlib.sha1("".join(f"{u}\n" for u in sorted(utts)).encode()).hexdigest()
+    return {"train_utts": len(train_utts), "train_sha1": sha1(train_utts),
+            "cv_utts": len(cv_utts), "cv_sha1": sha1(cv_utts)}
+
+
+def split_changes(saved: dict, train_utts: Sequence[str], cv_utts: Sequence[str], where: str) -> list[str]:
+    """How the split ``train_utts``/``cv_utts`` differs from ``saved`` (a ``split_fingerprint``, plus
+    the CV ids as ``cv_ids`` when ``where``, e.g. "the checkpoint", stored them); [] when equal."""
+    new = split_fingerprint(train_utts, cv_utts)
+    old_cv = set(saved.get("cv_ids", ()))
+    changes = []
+    if new["cv_sha1"] != saved["cv_sha1"]:
+        msg = f"CV set: {saved['cv_utts']} utterances in {where}, {new['cv_utts']} now"
+        differ = sorted(old_cv.symmetric_difference(cv_utts)) if old_cv else []
+        changes.append(msg + (f"; {len(differ)} ids differ, first: {differ[0]}" if differ else ""))
+    if new["train_sha1"] != saved["train_sha1"]:
+        msg = f"training set: {saved['train_utts']} utterances in {where}, {new['train_utts']} now"
+        former_cv = sorted(old_cv.intersection(train_utts))
+        changes.append(msg + (f", {len(former_cv)} of them held out for CV before, first: {former_cv[0]}"
+                              if former_cv else ""))
+    return changes

@@ -31,7 +31,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from dgmm.cli import DgmmError
-from dgmm.data.frames import iter_batches, num_batches, shuffle_order
+from dgmm.data.frames import iter_batches, num_batches, shuffle_order, split_changes, split_fingerprint
+from dgmm.fileutil import atomic_open
 from dgmm.train import checkpoint as ckpt
 from dgmm.train.distributed import DistContext, all_gather_object, all_reduce_sum, barrier
 from dgmm.train.metrics import plot_curves, write_metrics_tsv
@@ -173,7 +174,8 @@ class Trainer:
         self.ctx = ctx or DistContext()
         self.dev = self.ctx.device
         self.save_model = save_model
-        self.model_extra = model_extra or {}
+        self.split = split_fingerprint(train_set.index.utts, cv_set.index.utts)
+        self.model_extra = {**(model_extra or {}), "split": self.split}
         self.model.to(self.dev)
         self.opt = self._optimizer()
         self.steps_per_epoch = num_batches(len(train_set), cfg.batch_size, self.ctx.world_size)
@@ -252,6 +254,7 @@ class Trainer:
             "world_size": self.ctx.world_size,
             "train_frames": len(self.tr),
             "train_config": asdict(self.cfg),
+            "split": {**self.split, "cv_ids": sorted(self.cv.index.utts)},
         }
 
     def save_checkpoint(self) -> None:
@@ -261,6 +264,7 @@ class Trainer:
         barrier(self.ctx)
 
     def _restore(self, state: dict) -> None:
+        self._check_split(state.get("split"))
         if state["world_size"] != self.ctx.world_size or state["train_frames"] != len(self.tr):
             raise ValueError(
                 f"{self.ckpt_path}: written by a run with {state['world_size']} ranks and "
@@ -289,6 +293,26 @@ class Trainer:
         self.rows = state["rows"]
         ckpt.set_rng_state(state["rng"][self.ctx.rank])
 
+    def _check_split(self, saved: dict | None) -> None:
+        """Refuse to resume on another train/CV split: newbob would compare CV losses of different sets
+        and the model could train on utterances it was cross-validated on."""
+        if saved is None:   # checkpoints written before the split was recorded
+            log.warning("%s records no train/CV split (older version): cannot check that the split is "
+                        "unchanged; if the data dir or its data.cv_* options changed, delete it to start afresh",
+                        self.ckpt_path)
+            return
+        changes = split_changes(saved, self.tr.index.utts, self.cv.index.utts, "the checkpoint")
+        if changes:
+            raise ValueError(f"{self.ckpt_path}: written with another train/CV split ({'; '.join(changes)}); "
+                             f"the data dir, its data.cv_* options or the split code changed since. Restore "
+                             f"them, or delete {self.ckpt_path} (or use --resume false) to start afresh")
+
+    def _write_cv_utts(self) -> None:
+        """<exp>/cv_utts: the held-out utterances, one id per line (Kaldi-style list)."""
+        if self.ctx.is_main:
+            with atomic_open(self.exp / "cv_utts") as f:
+                f.writelines(f"{u}\n" for u in sorted(self.cv.index.utts))
+
     # ------------------------------------------------------------------ main loop
     def run(self, resume: bool = True) -> dict:
         """Train until the schedule stops; returns the final epoch's metrics row."""
@@ -308,6 +332,7 @@ class Trainer:
                           "cv_ce": cv.mean_ce, "cv_acc": cv.accuracy})
             log.info("CROSSVAL PRERUN AVG.LOSS %.4f (frame accuracy %.2f%%)", cv.mean_ce, cv.accuracy)
             self.save_checkpoint()
+        self._write_cv_utts()
         while not self.sched.done:
             try:
                 self._train_epoch()
