@@ -16,6 +16,7 @@ import argparse
 import logging
 
 from dgmm.cli import run_main, setup_logging
+from dgmm.kaldi.tables import read_sentences
 from dgmm.lang.ngram import WittenBellLM
 
 log = logging.getLogger("make_ngram_lm")
@@ -36,8 +37,7 @@ def main(argv=None) -> int:
     p.add_argument("arpa")
     a = p.parse_args(argv)
     setup_logging("make_ngram_lm")
-    with open(a.text, encoding="utf-8") as f:
-        sentences = [line.split()[0 if a.no_utt_ids else 1:] for line in f if line.strip()]
+    sentences = read_sentences(a.text, utt_ids=not a.no_utt_ids)
     vocab = None
     if a.vocab:
         with open(a.vocab, encoding="utf-8") as f:

@@ -25,6 +25,7 @@ import argparse
 import logging
 
 from dgmm.cli import run_main, setup_logging
+from dgmm.kaldi.tables import read_sentences
 from dgmm.lang.grapheme import grapheme_lexicon
 from dgmm.lang.lexicon import (LexiconEntry, check_words_covered, cmudict_lexicon, cmudict_phones,
                                read_word_lexicon, write_dict_dir)
@@ -55,9 +56,7 @@ def main(argv=None) -> int:
     *texts, dict_dir = a.files
     words = set()
     for t in texts:
-        with open(t, encoding="utf-8") as f:
-            for line in f:
-                words.update(line.split()[1:])
+        words.update(w for s in read_sentences(t) for w in s)
     if a.cmudict:
         entries, missing = cmudict_lexicon(words)
         nonsil = cmudict_phones()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 
 from dgmm.cli import run_main, setup_logging
+from dgmm.kaldi.tables import read_sentences
 from dgmm.lang.subword import BOUNDARY, Segmenter, prepare_lang_subword
 
 
@@ -30,9 +31,7 @@ def main(argv=None) -> int:
     p.add_argument("lang_dir")
     a = p.parse_args(argv)
     setup_logging("prepare_lang_subword")
-    skip = 0 if a.no_utt_ids else 1
-    with open(a.piece_text, encoding="utf-8") as f:
-        pieces = {t for line in f for t in line.split()[skip:]}
+    pieces = {t for s in read_sentences(a.piece_text, utt_ids=not a.no_utt_ids) for t in s}
     if a.model:
         pieces |= set(Segmenter(a.model).vocabulary())
     prepare_lang_subword(pieces, a.grapheme_lang, a.lang_dir, a.boundary, a.model, a.sil_prob)

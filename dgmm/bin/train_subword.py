@@ -17,15 +17,10 @@ import logging
 from pathlib import Path
 
 from dgmm.cli import run_main, setup_logging
+from dgmm.kaldi.tables import read_sentences
 from dgmm.lang.subword import Segmenter, train_model
 
 log = logging.getLogger("train_subword")
-
-
-def read_sentences(path: str, utt_ids: bool) -> list[str]:
-    """The sentences of a Kaldi text (``utt_ids``: first field dropped) or of plain text."""
-    with open(path, encoding="utf-8") as f:
-        return [" ".join(line.split()[1 if utt_ids else 0:]) for line in f if line.strip()]
 
 
 def main(argv=None) -> int:
@@ -40,8 +35,8 @@ def main(argv=None) -> int:
     if len(a.files) < 2:
         p.error("expected at least one <text> and the <model-prefix>")
     *texts, prefix = a.files
-    sentences = [s for t in texts for s in read_sentences(t, True)]
-    sentences += [s for t in a.extra_text for s in read_sentences(t, False)]
+    sentences = [" ".join(s) for t in texts for s in read_sentences(t)]
+    sentences += [" ".join(s) for t in a.extra_text for s in read_sentences(t, utt_ids=False)]
     Path(prefix).parent.mkdir(parents=True, exist_ok=True)
     model = train_model(sentences, prefix, a.vocab_size, a.model_type)
     log.info("Wrote %s: %s model, %d pieces, from %d sentences", model, a.model_type,

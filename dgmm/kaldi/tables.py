@@ -35,6 +35,16 @@ def read_table(path: str | os.PathLike, convert: Callable[[str], T] = str,
     return table
 
 
+def read_sentences(path: str | os.PathLike, utt_ids: bool = True) -> list[list[str]]:
+    """The words of each non-blank line, in file order: of a Kaldi ``text`` (``utt_ids``: the first
+    field, the utterance id, dropped; a duplicate id raises ``ValueError`` naming file and line; an id
+    alone is an empty sentence) or of a plain sentence file (``utt_ids=False``)."""
+    if utt_ids:
+        return list(read_table(path, str.split, allow_empty_value=True).values())
+    with open(path, encoding="utf-8") as f:
+        return [line.split() for line in f if line.strip()]
+
+
 def write_table(path: str | os.PathLike, table: dict, sort: bool = True) -> None:
     """Write ``<key> <value>`` lines atomically, sorted by key in C-locale (byte) order by default."""
     from dgmm.fileutil import atomic_open

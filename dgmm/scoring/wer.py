@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+from dgmm.kaldi.tables import read_table
+
 
 @dataclass
 class ErrorCounts:
@@ -123,13 +125,4 @@ def score(refs: Mapping[str, Sequence[str]], hyps: Mapping[str, Sequence[str]]) 
 
 def read_transcripts(path) -> dict[str, list[str]]:
     """Kaldi ``text``-style file: ``utt w1 w2 ...`` (an utterance id alone = empty transcript)."""
-    out: dict[str, list[str]] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if parts[0] in out:
-                raise ValueError(f"{path}:{lineno}: duplicate utterance {parts[0]!r}")
-            out[parts[0]] = parts[1:]
-    return out
+    return read_table(path, str.split, allow_empty_value=True)
