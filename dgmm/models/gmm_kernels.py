@@ -10,13 +10,16 @@ each reading and writing memory. Here each group is one loop over the data:
   param_grads  GEMM outputs P1, P2 and n -> d/d mu, d/d Sigma' (Eq. (2)-(3), floor mask)
 
 The C source below is compiled with the C compiler ($CC, else cc or gcc) at first use (about 1 s)
-into $TORCH_EXTENSIONS_DIR (default ~/.cache/torch_extensions), named after a hash of source,
-flags and compiler, and loaded with ctypes: plain C on raw float32 pointers needs no torch
-headers, pybind11 or ninja. Processes starting together each build in a private temporary
-directory and rename the result into place (atomic; at worst the work is done twice). The loops
-are single-threaded: recipes train with one torch thread per process; with more threads the GEMMs
-parallelise but these passes do not (the 2-thread speed is unmeasured). Without a
-compiler, or with DGMM_GMM_KERNELS=eager, ``load()`` returns None and the layer uses its torch path.
+into $TORCH_EXTENSIONS_DIR (default ~/.cache/torch_extensions; where that cannot be written, a
+private directory in the temporary directory), named after a hash of source, flags and compiler,
+and loaded with ctypes: plain C on raw float32 pointers needs no torch headers, pybind11 or
+ninja. Processes starting together each build in a private temporary directory and rename the
+result into place (atomic; at worst the work is done twice); a cached file that does not load
+(truncated, corrupt) is rebuilt the same way, and a compiler without target_clones gets a
+baseline build. The loops are single-threaded: recipes train with one torch thread per process;
+with more threads the GEMMs parallelise but these passes do not (the 2-thread speed is
+unmeasured). Without a compiler, or with DGMM_GMM_KERNELS=eager, ``load()`` returns None and the
+layer uses its torch path.
 
 Layouts (all float32, contiguous): a block of nb states has K = nb*g rows in component-major order,
 row i*nb + s for component i of state s (the layer's _Workspace order); the parameters and their
@@ -31,6 +34,7 @@ import logging
 import os
 import shlex
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -183,6 +187,7 @@ _X86_CLONES = '__attribute__((target_clones("avx512f", "avx2", "default")))'
 
 _lib = None
 _tried = False
+_log = logging.getLogger(__name__)
 
 
 def _source() -> str:
@@ -192,24 +197,94 @@ def _source() -> str:
     return _SOURCE
 
 
-def _build(cc: list[str]) -> str:
-    """Path of the compiled library, building it if this source/flags/compiler has none yet."""
-    src = _source()
-    version = subprocess.run([*cc, "--version"], capture_output=True, text=True, check=True, timeout=60).stdout
-    key = hashlib.sha256("\0".join([src, " ".join(_FLAGS), version]).encode()).hexdigest()[:16]
+def _compiler_id(cc: list[str]) -> str:
+    """$CC's words and, for each that names a program, its resolved path, size and mtime: a changed
+    compiler (upgrade, another one on $PATH) changes the cache key without running it, so that a
+    cache hit starts no process. A wrapper that picks its compiler itself (a script, ccache's
+    masquerading links) counts as the wrapper: an in-place upgrade behind it keeps the old build."""
+    parts = list(cc)
+    for word in cc:
+        prog = shutil.which(word)
+        if prog:
+            st = os.stat(prog)
+            parts += [os.path.realpath(prog), str(st.st_size), str(st.st_mtime_ns)]
+    return "\0".join(parts)
+
+
+def _cache_dirs() -> list[tuple[str, bool]]:
+    """(directory, private) in the order tried: $TORCH_EXTENSIONS_DIR (default
+    ~/.cache/torch_extensions)/dgmm_gmm_kernels, then, for a read-only home, a directory of this
+    user's in the temporary directory (private: others could plant a library in a shared one)."""
     root = os.environ.get("TORCH_EXTENSIONS_DIR") or os.path.join(os.path.expanduser("~"), ".cache",
                                                                   "torch_extensions")
-    lib = os.path.join(root, "dgmm_gmm_kernels", f"gmm_kernels_{key}.so")
-    if os.path.exists(lib):
-        return lib
-    os.makedirs(os.path.dirname(lib), exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=os.path.dirname(lib)) as tmp:
-        c_file, so_file = os.path.join(tmp, "gmm_kernels.c"), os.path.join(tmp, "gmm_kernels.so")
-        with open(c_file, "w") as f:
-            f.write(src)
-        subprocess.run([*cc, *_FLAGS, c_file, "-o", so_file], capture_output=True, text=True, check=True, timeout=300)
-        os.replace(so_file, lib)  # atomic: a concurrent build of the same key just replaces it
-    return lib
+    return [(os.path.join(root, "dgmm_gmm_kernels"), False),
+            (os.path.join(tempfile.gettempdir(), f"dgmm_gmm_kernels_{os.getuid()}"), True)]
+
+
+def _compile(cc: list[str], src: str, tmp: str) -> str:
+    c_file, so_file = os.path.join(tmp, "gmm_kernels.c"), os.path.join(tmp, "gmm_kernels.so")
+    with open(c_file, "w") as f:
+        f.write(src)
+    subprocess.run([*cc, *_FLAGS, c_file, "-o", so_file], capture_output=True, text=True, check=True, timeout=300)
+    return so_file
+
+
+def _build(cc: list[str], tmp: str, lib: str) -> None:
+    """Compile in the private directory tmp and rename the result to lib (atomic: a concurrent build
+    of the same key just replaces it). A compiler without target_clones (older ones) gets a baseline
+    build, cached under the same key: the key names the inputs, the file is the best they allow."""
+    try:
+        so_file = _compile(cc, _source(), tmp)
+    except subprocess.CalledProcessError as e:
+        if _source() == _SOURCE:
+            raise
+        _log.warning("GMM layer: %s failed on the kernels with target_clones (%s); retrying without them",
+                     cc[0], e.stderr.strip()[-300:])
+        so_file = _compile(cc, _SOURCE, tmp)
+    os.replace(so_file, lib)
+
+
+def _cut_short(lib: str) -> bool:
+    """Whether an ELF file ends before its section header table does (linkers write it last): a file
+    truncated past its headers (a killed copy) crashes dlopen with SIGBUS instead of failing it."""
+    with open(lib, "rb") as f:
+        h = f.read(64)
+    if len(h) < 64 or h[:4] != b"\x7fELF":
+        return False  # dlopen rejects it cleanly
+    wide = h[4] == 2  # ELFCLASS64; byte 5: 1 little-endian
+    # e_shoff, (e_flags, e_ehsize, e_phentsize, e_phnum), e_shentsize, e_shnum
+    shoff, shentsize, shnum = struct.unpack_from(("<" if h[5] == 1 else ">") + ("Q10xHH" if wide else "I10xHH"),
+                                                 h, 40 if wide else 32)
+    return shoff + shentsize * shnum > os.path.getsize(lib)
+
+
+def _open(cc: list[str]) -> ctypes.CDLL:
+    """The cached library of this source, flags and compiler, (re)built where it is missing or does
+    not load (a corrupt or truncated file) in the first cache directory that can be written."""
+    key = hashlib.sha256("\0".join([_source(), " ".join(_FLAGS), _compiler_id(cc)]).encode()).hexdigest()[:16]
+    unusable = []
+    for d, private in _cache_dirs():
+        lib = os.path.join(d, f"gmm_kernels_{key}.so")
+        try:
+            os.makedirs(d, mode=0o700 if private else 0o777, exist_ok=True)
+            st = os.stat(d)
+            if private and (st.st_uid != os.getuid() or st.st_mode & 0o077):
+                raise PermissionError(f"not private to this user (owner {st.st_uid}, mode {st.st_mode & 0o777:o})")
+            if os.path.exists(lib):
+                try:
+                    if _cut_short(lib):
+                        raise OSError("cut short")
+                    return ctypes.CDLL(lib)
+                except OSError as e:
+                    _log.warning("GMM layer: cached kernels %s do not load (%s); rebuilding them", lib, e)
+            tmp = tempfile.TemporaryDirectory(dir=d)
+        except OSError as e:  # not writable (read-only home) or not private: try the next one
+            unusable.append(f"{d}: {e}")
+            continue
+        with tmp:
+            _build(cc, tmp.name, lib)
+        return ctypes.CDLL(lib)
+    raise OSError("no usable cache directory: " + "; ".join(unusable))
 
 
 def load():
@@ -223,13 +298,12 @@ def load():
         return None
     cc = shlex.split(os.environ.get("CC", "")) or [shutil.which("cc") or shutil.which("gcc") or ""]
     try:
-        if not cc[0]:
-            raise OSError("no C compiler ($CC, cc, gcc)")
-        lib = ctypes.CDLL(_build(cc))
+        if not shutil.which(cc[0]):
+            raise OSError(f"no C compiler ({cc[0] or '$CC, cc, gcc'} not found)")
+        lib = _open(cc)
     except Exception as e:  # any failure to build or load (bad $CC, compiler error or hang, ...): torch path
         detail = getattr(e, "stderr", "") or str(e)
-        logging.getLogger(__name__).warning("GMM layer: fused CPU kernels unavailable, using the torch path (%s)",
-                                            detail.strip()[-500:])
+        _log.warning("GMM layer: fused CPU kernels unavailable, using the torch path (%s)", detail.strip()[-500:])
         return None
     f, i, p = ctypes.c_float, ctypes.c_int64, ctypes.c_void_p
     lib.gmm_fill.argtypes = [p, p, p, p, f, i, i, i, p, p, p, p]
