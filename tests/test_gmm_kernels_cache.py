@@ -1,7 +1,8 @@
 """The build cache of the fused GMM kernels (dgmm/models/gmm_kernels.py): a cached library that does
 not load is rebuilt, an unwritable cache falls back to a private temporary directory, a cache hit
-starts no process (and a changed compiler still changes the key), and a compiler that rejects
-target_clones gets a baseline build. Each test builds the small C library (about 1 s) under tmp_path."""
+starts no process (and a changed compiler still changes the key), a compiler that rejects
+target_clones gets a baseline build, and a build removes the directories of killed builds (only).
+Each test builds the small C library (about 1 s) under tmp_path."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 import pytest
 import torch
@@ -90,6 +92,22 @@ def test_unwritable_cache_uses_a_private_temporary_dir(load, monkeypatch, tmp_pa
     _assert_works(load())
     assert len(list(private.glob("gmm_kernels_*.so"))) == 1
     assert not list(ro.glob("*/*.so"))
+
+
+def test_build_removes_killed_builds_directories_only(load, tmp_path):
+    cache = tmp_path / "cache" / "dgmm_gmm_kernels"
+    now = time.time()
+    dirs = {}
+    for name, age in (("tmpkilled", 2 * 3600), ("tmplive", 20 * 60)):  # a live build's is under 10 min old
+        dirs[name] = cache / name
+        (dirs[name] / "sub").mkdir(parents=True)
+        (dirs[name] / "sub" / "gmm_kernels.c").write_text("")
+        for p in (dirs[name] / "sub", dirs[name]):
+            os.utime(p, (now - age, now - age))
+    _assert_works(load())
+    assert not dirs["tmpkilled"].exists()
+    assert (dirs["tmplive"] / "sub" / "gmm_kernels.c").exists()
+    assert {p.name for p in cache.iterdir() if p.suffix != ".so"} == {"tmplive"}  # no temporary left
 
 
 def test_cache_hit_starts_no_process(load, monkeypatch, tmp_path):

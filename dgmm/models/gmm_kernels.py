@@ -14,12 +14,13 @@ into $TORCH_EXTENSIONS_DIR (default ~/.cache/torch_extensions; where that cannot
 private directory in the temporary directory), named after a hash of source, flags and compiler,
 and loaded with ctypes: plain C on raw float32 pointers needs no torch headers, pybind11 or
 ninja. Processes starting together each build in a private temporary directory and rename the
-result into place (atomic; at worst the work is done twice); a cached file that does not load
-(truncated, corrupt) is rebuilt the same way, and a compiler without target_clones gets a
-baseline build. The loops are single-threaded: recipes train with one torch thread per process;
-with more threads the GEMMs parallelise but these passes do not (the 2-thread speed is
-unmeasured). Without a compiler, or with DGMM_GMM_KERNELS=eager, ``load()`` returns None and the
-layer uses its torch path.
+result into place (atomic; at worst the work is done twice), and a build removes the directories
+that killed builds left (unchanged for an hour); a cached file that does not load (truncated,
+corrupt) is rebuilt the same way, and a compiler without target_clones gets a baseline build.
+The loops are single-threaded: recipes train with one torch thread per process; with more
+threads the GEMMs parallelise but these passes do not (the 2-thread speed is unmeasured).
+Without a compiler, or with DGMM_GMM_KERNELS=eager, ``load()`` returns None and the layer uses
+its torch path.
 
 Layouts (all float32, contiguous): a block of nb states has K = nb*g rows in component-major order,
 row i*nb + s for component i of state s (the layer's _Workspace order); the parameters and their
@@ -38,6 +39,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 from torch import Tensor
 
@@ -185,6 +187,11 @@ void gmm_param_grads(const float *p1, const float *p2, const float *n, const flo
 _FLAGS = ["-O3", "-fPIC", "-shared", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math"]
 _X86_CLONES = '__attribute__((target_clones("avx512f", "avx2", "default")))'
 
+# A build's compiles time out after 300 s each (at most two), so a build directory unchanged for
+# an hour was left by a killed build.
+_COMPILE_TIMEOUT_S = 300
+_STALE_BUILD_S = 3600
+
 _lib = None
 _tried = False
 _log = logging.getLogger(__name__)
@@ -225,8 +232,28 @@ def _compile(cc: list[str], src: str, tmp: str) -> str:
     c_file, so_file = os.path.join(tmp, "gmm_kernels.c"), os.path.join(tmp, "gmm_kernels.so")
     with open(c_file, "w") as f:
         f.write(src)
-    subprocess.run([*cc, *_FLAGS, c_file, "-o", so_file], capture_output=True, text=True, check=True, timeout=300)
+    subprocess.run([*cc, *_FLAGS, c_file, "-o", so_file], capture_output=True, text=True, check=True,
+                   timeout=_COMPILE_TIMEOUT_S)
     return so_file
+
+
+def _remove_stale_builds(d: str) -> None:
+    """Remove the build directories (tempfile's tmp*) in the cache directory d unchanged for
+    _STALE_BUILD_S: left by a killed build (of any host sharing the cache, any key, any version of
+    this code); a live build's is younger. Best effort: what cannot be removed stays."""
+    now = time.time()
+    try:
+        entries = list(os.scandir(d))
+    except OSError:
+        return
+    for e in entries:
+        try:
+            if (e.name.startswith("tmp") and e.is_dir(follow_symlinks=False)
+                    and now - e.stat(follow_symlinks=False).st_mtime > _STALE_BUILD_S):
+                shutil.rmtree(e.path)
+                _log.info("GMM layer: removed %s, left by a killed kernel build", e.path)
+        except OSError:  # removed by a concurrent build first, or not ours to remove
+            continue
 
 
 def _build(cc: list[str], tmp: str, lib: str) -> None:
@@ -277,6 +304,7 @@ def _open(cc: list[str]) -> ctypes.CDLL:
                     return ctypes.CDLL(lib)
                 except OSError as e:
                     _log.warning("GMM layer: cached kernels %s do not load (%s); rebuilding them", lib, e)
+            _remove_stale_builds(d)
             tmp = tempfile.TemporaryDirectory(dir=d)
         except OSError as e:  # not writable (read-only home) or not private: try the next one
             unusable.append(f"{d}: {e}")
