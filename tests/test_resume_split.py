@@ -59,19 +59,24 @@ def setup(tmp_path):
     return data, ali, ["--num-threads", "1", "--config", str(conf)]
 
 
-def test_resume_refuses_changed_split(setup, tmp_path, monkeypatch):
-    data, ali, opts = setup
-    exp = tmp_path / "exp"
+def _train_killed_after_epoch_1(monkeypatch, argv):
+    """dgmm.bin.train killed right after the first epoch's checkpoint."""
     orig = Trainer.save_checkpoint
 
-    def save_then_die(self):     # killed right after the first epoch's checkpoint
+    def save_then_die(self):
         orig(self)
         if self.epoch == 1:
             raise _Killed
     with monkeypatch.context() as m:
         m.setattr(Trainer, "save_checkpoint", save_then_die)
         with pytest.raises(_Killed):
-            train.main(opts + [str(data), str(ali), str(exp)])
+            train.main(argv)
+
+
+def test_resume_refuses_changed_split(setup, tmp_path, monkeypatch):
+    data, ali, opts = setup
+    exp = tmp_path / "exp"
+    _train_killed_after_epoch_1(monkeypatch, opts + [str(data), str(ali), str(exp)])
     assert (exp / "cv_utts").read_text() == "u18\nu19\n"
     assert not (exp / "final.pt").exists()
     shutil.copytree(exp, tmp_path / "old")
@@ -112,6 +117,24 @@ def test_resume_refuses_changed_split(setup, tmp_path, monkeypatch):
     assert train.main(opts + [str(data), str(ali), str(old)]) == 0
     assert "records no train/CV split (older version)" in (old / "log/train.log").read_text()
     assert (old / "final.pt").exists()
+
+
+def test_refused_resume_leaves_the_exp_dir_files(setup, tmp_path, monkeypatch):
+    """config.yaml, splice_opts, cmvn_opts, num_pdfs keep describing the checkpoint's run when a resume
+    with other options, model or split is refused (they used to be rewritten before the checks)."""
+    data, ali, opts = setup
+    exp = tmp_path / "exp"
+    _train_killed_after_epoch_1(monkeypatch, opts + [str(data), str(ali), str(exp)])
+    names = ("config.yaml", "splice_opts", "cmvn_opts", "num_pdfs", "cv_utts", "checkpoint.pt")
+    before = {name: (exp / name).read_bytes() for name in names}
+    assert before["splice_opts"] == b"--left-context=0 --right-context=0\n"
+    for change, refusal in ((["--set", "train.lr=0.2"], "other training options"),
+                            (["--set", "train.right_context=1"], "other training options"),
+                            (["--set", "model.hidden_dim=9"], "another model architecture"),
+                            (["--set", "data.cv_random=true"], "another train/CV split")):
+        with pytest.raises(ValueError, match=refusal):
+            train.main(opts + change + [str(data), str(ali), str(exp)])
+        assert {name: (exp / name).read_bytes() for name in names} == before, change
 
 
 def test_init_dgmm_records_the_training_split(setup, tmp_path):

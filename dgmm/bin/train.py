@@ -9,7 +9,8 @@ else built from the config's ``model`` section (input_dim and num_states from th
 <exp-dir>/{checkpoint.pt,metrics.tsv,training_curve.png,best.pt,final.pt,config.yaml,splice_opts,
 cmvn_opts,cv_utts} and log/train.log (cv_utts: the held-out utterances). Rerunning the same command
 continues a killed run from its last checkpoint, unless the train/CV split changed since (an error); an
-existing final.pt means the stage is done (nothing to do).
+existing final.pt means the stage is done (nothing to do). A refused resume (other options, model or
+split) leaves every file of <exp-dir> as it was.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import torch
 
 from dgmm.cli import DgmmError, run_main, setup_logging, kaldi_bool
 from dgmm.data.frames import load_train_cv, split_changes
+from dgmm.fileutil import atomic_open
 from dgmm.train.config import load_config, save_config
 from dgmm.train.trainer import TrainConfig, Trainer
 
@@ -58,6 +60,19 @@ def check_compatible(model, num_pdfs: int, feat_dim: int, cfg: TrainConfig, ali_
     if mc["input_dim"] != feat_dim * ctx:
         raise DgmmError(f"{data_dir}/feats.scp has dim {feat_dim}, spliced {ctx} frames = {feat_dim * ctx}, "
                         f"but the model's input_dim is {mc['input_dim']}: features and model disagree")
+
+
+def write_exp_files(exp: Path, cfg: dict, tcfg: TrainConfig, num_pdfs: int) -> None:
+    """<exp>/{config.yaml,splice_opts,cmvn_opts,num_pdfs}, each atomically: the options of the model
+    being trained. Called once the resume checks have passed, so that a refused resume (other options
+    or split) leaves the files of the run it refused to continue."""
+    save_config(exp / "config.yaml", cfg)
+    d = cfg["data"]
+    for name, text in (("splice_opts", f"--left-context={tcfg.left_context} --right-context={tcfg.right_context}"),
+                       ("cmvn_opts", f"--norm-vars={str(d['norm_vars']).lower()} --cmvn-mode={d['cmvn_mode']}"),
+                       ("num_pdfs", str(num_pdfs))):
+        with atomic_open(exp / name) as f:
+            f.write(f"{text}\n")
 
 
 def main(argv=None) -> int:
@@ -110,14 +125,9 @@ def main(argv=None) -> int:
              "norm_vars": d["norm_vars"]}
     if cmvn.global_stats is not None:
         extra["global_cmvn_stats"] = torch.from_numpy(np.asarray(cmvn.global_stats, np.float64))
-    if ctx.is_main:
-        save_config(exp / "config.yaml", cfg)
-        (exp / "splice_opts").write_text(f"--left-context={tcfg.left_context} --right-context={tcfg.right_context}\n")
-        (exp / "cmvn_opts").write_text(f"--norm-vars={str(d['norm_vars']).lower()} --cmvn-mode={d['cmvn_mode']}\n")
-        (exp / "num_pdfs").write_text(f"{tr.num_pdfs}\n")
     logger.info("model %s: %s", model.config["type"], model.config)
     trainer = Trainer(model, tr, cv, tcfg, exp, ctx, save_model=save_model, model_extra=extra)
-    row = trainer.run(resume=args.resume)
+    row = trainer.run(resume=args.resume, on_start=lambda: write_exp_files(exp, cfg, tcfg, tr.num_pdfs))
     logger.info("final: epoch %s, train CE %.4f acc %.2f%%, cv CE %.4f acc %.2f%%", row.get("epoch"),
                 row.get("tr_ce") or float("nan"), row.get("tr_acc") or float("nan"), row["cv_ce"], row["cv_acc"])
     shutdown(ctx)

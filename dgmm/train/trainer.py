@@ -314,8 +314,13 @@ class Trainer:
                 f.writelines(f"{u}\n" for u in sorted(self.cv.index.utts))
 
     # ------------------------------------------------------------------ main loop
-    def run(self, resume: bool = True) -> dict:
-        """Train until the schedule stops; returns the final epoch's metrics row."""
+    def run(self, resume: bool = True, on_start=None) -> dict:
+        """Train until the schedule stops; returns the final epoch's metrics row.
+
+        ``on_start()``, when given, is called on the main rank once the checkpoint has been restored
+        (every resume check passed) or a fresh run has begun: where the caller writes the files that
+        describe the model in the exp dir, so that a refused resume leaves those of the run it refused.
+        """
         c = self.cfg
         torch.manual_seed(c.seed + self.ctx.rank)
         state = ckpt.load_checkpoint(self.ckpt_path) if resume else None
@@ -333,6 +338,8 @@ class Trainer:
             log.info("CROSSVAL PRERUN AVG.LOSS %.4f (frame accuracy %.2f%%)", cv.mean_ce, cv.accuracy)
             self.save_checkpoint()
         self._write_cv_utts()
+        if on_start is not None and self.ctx.is_main:
+            on_start()
         while not self.sched.done:
             try:
                 self._train_epoch()
