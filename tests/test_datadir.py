@@ -157,6 +157,20 @@ def test_subset(data, tmp_path):
     assert list(read_table(tmp_path / "short" / "utt2spk")) == ["a-1", "a-2"]
 
 
+def test_subset_drops_tables_the_source_no_longer_has(data, tmp_path):
+    """A subset made again into the same destination mirrors the source's tables (as split_data)."""
+    write(data, "utt2uniq", [f"{u} {u}" for u in read_table(data / "utt2spk")])
+    (data / "frame_shift").write_text("0.01\n")
+    sub = tmp_path / "sub"
+    subset_data_dir(data, sub, ["b-3", "a-1"])
+    assert all((sub / name).is_file() for name in ("utt2uniq", "cmvn.scp", "frame_shift"))
+    for name in ("utt2uniq", "cmvn.scp", "frame_shift"):
+        (data / name).unlink()
+    subset_data_dir(data, sub, ["b-3", "a-1"])
+    assert sorted(f.name for f in sub.iterdir()) == ["spk2utt", "text", "utt2num_frames", "utt2spk", "wav.scp"]
+    assert validate_data_dir(sub, no_feats=True) == []
+
+
 def test_utt2spk_spk2utt_perl_scripts_match_kaldi():
     ref = shared_path("kaldi_ref", "yesno", "data", "test_yesno")
     out = subprocess.run([REPO / "utils" / "utt2spk_to_spk2utt.pl", ref / "utt2spk"],

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Copies a Kaldi data dir restricted to a subset of its utterances (all tables kept consistent).
+# Copies a Kaldi data dir restricted to a subset of its utterances (all tables kept consistent); a
+# table that an existing <dest-data> has and <src-data> does not is removed from <dest-data>.
 # Logic: dgmm/data/datadir.py (subset_data_dir).
 
 usage="Usage: $0 [--first|--last|--shortest] <src-data> <num-utts> <dest-data>

@@ -266,8 +266,9 @@ def _write_rows(path: Path, rows: dict[str, str]) -> None:
 def _filter_tables(src: Path, dst: Path, utts: list[str] | set[str]) -> int:
     """Write into ``dst`` every table of ``src`` restricted to ``utts`` (and their speakers/recordings).
 
-    Tables are sorted on output; spk2utt is regenerated from the kept utt2spk. Returns the number of
-    utterances kept.
+    Tables are sorted on output; spk2utt is regenerated from the kept utt2spk. A table or copied file
+    that ``dst`` has (an earlier subset or split) and ``src`` no longer has is removed, so that ``dst``
+    mirrors ``src``. Returns the number of utterances kept.
     """
     keep = set(utts)
     utt2spk = {u: s for u, s in read_table(src / "utt2spk").items() if u in keep}
@@ -293,6 +294,9 @@ def _filter_tables(src: Path, dst: Path, utts: list[str] | set[str]) -> int:
     for name in COPIED_FILES:
         if (src / name).is_file() and src != dst:
             shutil.copy2(src / name, dst / name)
+    for name in ALL_TABLES + COPIED_FILES:   # else readers of dst would use a table src no longer has
+        if name != "spk2utt" and not (src / name).is_file() and (dst / name).is_file():
+            (dst / name).unlink()
     return len(utt2spk)
 
 
@@ -324,7 +328,8 @@ def fix_data_dir(data: str | os.PathLike) -> tuple[int, int]:
 
 
 def subset_data_dir(src: str | os.PathLike, dst: str | os.PathLike, utts: list[str]) -> int:
-    """Copy ``src`` restricted to ``utts`` into ``dst`` (created); returns the number kept."""
+    """Copy ``src`` restricted to ``utts`` into ``dst`` (created; a table of an existing ``dst`` that
+    ``src`` does not have is removed); returns the number kept."""
     s, t = Path(src), Path(dst)
     if s.resolve() == t.resolve():
         raise DgmmError(f"subset: source and destination are the same directory {s}")
@@ -400,12 +405,9 @@ def split_data_dir(data: str | os.PathLike, num_jobs: int, per_utt: bool = False
         b = _split_points([len(spk2utt[s]) for s in spks], num_jobs)
         groups = [[u for s in spks[b[i]:b[i + 1]] for u in spk2utt[s]] for i in range(num_jobs)]
     stamp.unlink(missing_ok=True)   # a split killed half-way is redone by the next call
-    gone = [n for n in ALL_TABLES + COPIED_FILES if n != "spk2utt" and not (d / n).is_file()]
     for part, group in zip(parts, groups):
         part.mkdir(parents=True, exist_ok=True)
         _filter_tables(d, part, group)
-        for name in gone:   # else the jobs would read a table the data dir no longer has
-            (part / name).unlink(missing_ok=True)
     with atomic_open(stamp, encoding="utf-8") as f:
         f.write(sources)
     return parts
