@@ -9,7 +9,8 @@ e.g.: python -m dgmm.bin.format_lm data/lang data/local/lm/3g.arpa.gz data/lang_
 ARPA: ``arpa2fst --disambig-symbol=#0 --read-symbol-table=words.txt`` (kaldilm). Grammars: exactly one
 word per utterance (``isolated``: each word 1/N) or any sequence (``loop``). Their words default to
 every word of words.txt except the OOV word (oov.txt), words pronounced only with silence phones, and
-the special symbols; --words gives the list instead.
+the special symbols; --words gives the list instead (a word list or words.txt: first column, each word
+once, special symbols skipped).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from dgmm.cli import DgmmError, run_main, setup_logging
 from dgmm.fileutil import atomic_path
+from dgmm.kaldi.tables import read_vocab
 from dgmm.lang.ngram import arpa_to_g_fst, word_grammar_fst_text
 from dgmm.lang.prepare_lang import compile_fst
 
@@ -29,15 +31,13 @@ log = logging.getLogger("format_lm")
 
 def grammar_words(lang: Path) -> list[str]:
     """Words of the lang dir that a word grammar should allow (see the module doc)."""
-    special = {"<eps>", "#0", "<s>", "</s>"}
     oov = (lang / "oov.txt").read_text().split() if (lang / "oov.txt").exists() else []
     silence = set((lang / "phones" / "silence.txt").read_text().split())
     prons: dict[str, list[list[str]]] = {}
     for line in open(lang / "phones" / "align_lexicon.txt", encoding="utf-8"):
         f = line.split()
         prons.setdefault(f[0], []).append(f[2:])
-    words = [line.split()[0] for line in open(lang / "words.txt", encoding="utf-8") if line.strip()]
-    return [w for w in words if w not in special and w not in oov
+    return [w for w in read_vocab(lang / "words.txt") if w not in oov
             and not (w in prons and all(all(p in silence for p in pron) for pron in prons[w]))]
 
 
@@ -58,10 +58,7 @@ def main(argv=None) -> int:
     words_txt = lang / "words.txt"
     if a.grammar:
         ids = {w: int(i) for w, i in (line.split() for line in open(words_txt, encoding="utf-8") if line.strip())}
-        if a.words:
-            words = [line.split()[0] for line in open(a.words, encoding="utf-8") if line.strip()]
-        else:
-            words = grammar_words(lang)
+        words = read_vocab(a.words) if a.words else grammar_words(lang)
         g = compile_fst(word_grammar_fst_text(words, ids, loop=a.grammar == "loop"), "ilabel")
         what = f"{a.grammar} grammar over {len(words)} words"
     else:

@@ -6,8 +6,8 @@ e.g.: python -m dgmm.bin.make_ngram_lm --order 3 --unk "<UNK>" --vocab data/lang
         data/train/text lm/word_3g.arpa.gz
 
 <text> is a Kaldi ``text`` file (utterance-id, then words; --no-utt-ids for plain sentences). --vocab
-(a word list or words.txt, first column) adds words without counts; its special symbols (<eps>, #0,
-<s>, </s>, #n) are ignored. Words outside the vocabulary become --unk (an error without it).
+(a word list or words.txt, first column, each word once) adds words without counts; its special
+symbols (<eps>, #0, <s>, </s>, #n) are ignored. Words outside the vocabulary become --unk (an error without it).
 """
 
 from __future__ import annotations
@@ -16,14 +16,10 @@ import argparse
 import logging
 
 from dgmm.cli import run_main, setup_logging
-from dgmm.kaldi.tables import read_sentences
+from dgmm.kaldi.tables import read_sentences, read_vocab
 from dgmm.lang.ngram import WittenBellLM
 
 log = logging.getLogger("make_ngram_lm")
-
-
-def _is_special(w: str) -> bool:
-    return w in ("<eps>", "<s>", "</s>") or (w.startswith("#") and w[1:].isdigit())
 
 
 def main(argv=None) -> int:
@@ -40,8 +36,7 @@ def main(argv=None) -> int:
     sentences = read_sentences(a.text, utt_ids=not a.no_utt_ids)
     vocab = None
     if a.vocab:
-        with open(a.vocab, encoding="utf-8") as f:
-            vocab = [line.split()[0] for line in f if line.strip() and not _is_special(line.split()[0])]
+        vocab = read_vocab(a.vocab)
         if a.unk and a.unk not in vocab:
             vocab.append(a.unk)
     lm = WittenBellLM(sentences, order=a.order, vocab=vocab, unk=a.unk)

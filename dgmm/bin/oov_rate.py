@@ -21,15 +21,8 @@ from __future__ import annotations
 import argparse
 
 from dgmm.cli import run_main, setup_logging
-from dgmm.kaldi.tables import read_table
+from dgmm.kaldi.tables import read_table, read_vocab
 from dgmm.scoring.wer import correct_ref_positions
-
-
-def read_vocab(path: str) -> set[str]:
-    """The words of a words.txt or word list, without ``<eps>``, ``<s>``, ``</s>`` and ``#n``."""
-    with open(path, encoding="utf-8") as f:
-        words = {line.split()[0] for line in f if line.strip()}
-    return {w for w in words if w not in ("<eps>", "<s>", "</s>") and not (w[0] == "#" and w[1:].isdigit())}
 
 
 def oov_counts(text: dict[str, str], vocab: set[str]) -> tuple[int, int, int, int]:
@@ -58,7 +51,7 @@ def main(argv=None) -> int:
     setup_logging("oov_rate")
     if a.hyp and len(a.texts) != 1:
         p.error("--hyp needs exactly one <text>")
-    vocab = read_vocab(a.vocab)
+    vocab = set(read_vocab(a.vocab))
     for t in a.texts:
         text = read_table(t, allow_empty_value=True)
         oov, n, oov_types, n_types = oov_counts(text, vocab)

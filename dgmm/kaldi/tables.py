@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Callable, TypeVar
 
 T = TypeVar("T")
@@ -43,6 +44,30 @@ def read_sentences(path: str | os.PathLike, utt_ids: bool = True) -> list[list[s
         return list(read_table(path, str.split, allow_empty_value=True).values())
     with open(path, encoding="utf-8") as f:
         return [line.split() for line in f if line.strip()]
+
+
+_SPECIAL = re.compile(r"<eps>|<s>|</s>|#[0-9]+")
+
+
+def read_vocab(path: str | os.PathLike) -> list[str]:
+    """The words of a ``words.txt`` or a word list (the first field of each non-blank line), in file
+    order, without Kaldi's special symbols ``<eps>``, ``<s>``, ``</s>`` and ``#0``, ``#1``, ....
+
+    Raises ``ValueError`` naming the file and line for a word listed twice or a line that is not UTF-8.
+    """
+    first: dict[str, int] = {}
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                fields = raw.decode("utf-8").split()
+            except UnicodeDecodeError as e:
+                raise ValueError(f"{path}:{lineno}: not UTF-8 text ({e.reason})") from None
+            if not fields or _SPECIAL.fullmatch(fields[0]):
+                continue
+            if fields[0] in first:
+                raise ValueError(f"{path}:{lineno}: word {fields[0]!r} already on line {first[fields[0]]}")
+            first[fields[0]] = lineno
+    return list(first)
 
 
 def write_table(path: str | os.PathLike, table: dict, sort: bool = True) -> None:
