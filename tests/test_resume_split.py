@@ -137,6 +137,34 @@ def test_refused_resume_leaves_the_exp_dir_files(setup, tmp_path, monkeypatch):
         assert {name: (exp / name).read_bytes() for name in names} == before, change
 
 
+def test_resume_refuses_changed_feature_options(setup, tmp_path, monkeypatch):
+    """data.cmvn_mode / data.norm_vars change the features the network sees: a resume with another value
+    is refused and leaves every file of the exp dir as it was (it used to train on other features);
+    a checkpoint without the record (older version) resumes with a warning."""
+    data, ali, opts = setup
+    exp = tmp_path / "exp"
+    _train_killed_after_epoch_1(monkeypatch, opts + [str(data), str(ali), str(exp)])
+
+    def files():
+        return {p.relative_to(exp): p.read_bytes() for p in exp.rglob("*") if p.is_file() and p.parent.name != "log"}
+    before = files()
+    for change, old_new in ((["--set", "data.cmvn_mode=utterance"], "data.cmvn_mode: none -> utterance"),
+                            (["--set", "data.norm_vars=true"], "data.norm_vars: False -> True")):
+        with pytest.raises(ValueError) as e:
+            train.main(opts + change + [str(data), str(ali), str(exp)])
+        msg = str(e.value)
+        assert f"{exp / 'checkpoint.pt'}: written with other data options ({old_new})" in msg, msg
+        assert f"delete {exp / 'checkpoint.pt'} (or use --resume false)" in msg, msg
+        assert files() == before, change
+
+    state = torch.load(exp / "checkpoint.pt", weights_only=True)
+    del state["data_options"]
+    torch.save(state, exp / "checkpoint.pt")
+    assert train.main(opts + [str(data), str(ali), str(exp)]) == 0
+    assert "records no data options (older version)" in (exp / "log/train.log").read_text()
+    assert (exp / "final.pt").exists()
+
+
 def test_init_dgmm_records_the_training_split(setup, tmp_path):
     """init.pt holds the fingerprint the DGMM's training run computes; a changed split is warned about."""
     data, ali, opts = setup

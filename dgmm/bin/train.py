@@ -8,7 +8,8 @@ The model is <exp-dir>/init.pt when it exists (e.g. from dgmm.bin.init_dgmm), el
 else built from the config's ``model`` section (input_dim and num_states from the data). Writes
 <exp-dir>/{checkpoint.pt,metrics.tsv,training_curve.png,best.pt,final.pt,config.yaml,splice_opts,
 cmvn_opts,cv_utts} and log/train.log (cv_utts: the held-out utterances). Rerunning the same command
-continues a killed run from its last checkpoint, unless the train/CV split changed since (an error); an
+continues a killed run from its last checkpoint, unless the training options, data.cmvn_mode,
+data.norm_vars or the train/CV split changed since (an error); an
 existing final.pt means the stage is done (nothing to do). A refused resume (other options, model or
 split) leaves every file of <exp-dir> as it was.
 """
@@ -26,7 +27,7 @@ import torch
 from dgmm.cli import DgmmError, run_main, setup_logging, kaldi_bool
 from dgmm.data.frames import load_train_cv, split_changes
 from dgmm.fileutil import atomic_open
-from dgmm.train.config import load_config, save_config
+from dgmm.train.config import FEATURE_OPTIONS, load_config, save_config
 from dgmm.train.trainer import TrainConfig, Trainer
 
 def get_parser() -> argparse.ArgumentParser:
@@ -121,12 +122,13 @@ def main(argv=None) -> int:
         model = build_model({**cfg["model"], "input_dim": tr.feat_dim * ctx_frames, "num_states": tr.num_pdfs})
     check_compatible(model, tr.num_pdfs, tr.feat_dim, tcfg, args.ali_dir, args.data_dir)
     cfg["model"] = dict(model.config)
-    extra = {"splice": [tcfg.left_context, tcfg.right_context], "cmvn_mode": d["cmvn_mode"],
-             "norm_vars": d["norm_vars"]}
+    data_options = {k: d[k] for k in FEATURE_OPTIONS}
+    extra = {"splice": [tcfg.left_context, tcfg.right_context], **data_options}
     if cmvn.global_stats is not None:
         extra["global_cmvn_stats"] = torch.from_numpy(np.asarray(cmvn.global_stats, np.float64))
     logger.info("model %s: %s", model.config["type"], model.config)
-    trainer = Trainer(model, tr, cv, tcfg, exp, ctx, save_model=save_model, model_extra=extra)
+    trainer = Trainer(model, tr, cv, tcfg, exp, ctx, save_model=save_model, model_extra=extra,
+                      data_options=data_options)
     row = trainer.run(resume=args.resume, on_start=lambda: write_exp_files(exp, cfg, tcfg, tr.num_pdfs))
     logger.info("final: epoch %s, train CE %.4f acc %.2f%%, cv CE %.4f acc %.2f%%", row.get("epoch"),
                 row.get("tr_ce") or float("nan"), row.get("tr_acc") or float("nan"), row["cv_ce"], row["cv_acc"])

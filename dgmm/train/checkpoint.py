@@ -4,8 +4,9 @@ One file, ``<exp>/checkpoint.pt``, written to a temporary name and renamed (a ki
 previous or the new checkpoint, never half of one). It holds: model and optimizer state, the best
 model/optimizer so far (newbob restores it on a rejected epoch), the schedule's state, the RNG
 states of every rank (torch, numpy, python), the data position (epoch, next batch, global step,
-this epoch's partial train sums), the metrics history and the train/CV split (``split_fingerprint``
-plus the CV ids: a resumed run refuses another split). Loaded with ``weights_only=True``.
+this epoch's partial train sums), the metrics history, the training options and the data options
+that change the features (a resumed run refuses other values), and the train/CV split
+(``split_fingerprint`` plus the CV ids: a resumed run refuses another split). Loaded with ``weights_only=True``.
 """
 
 from __future__ import annotations

@@ -23,6 +23,9 @@ DATA_DEFAULTS = {
     "cv_seed": 777,           # shuffling seed of the by-speaker and random splits
     "streaming": False,       # read training features block by block (needs train.block_frames)
 }
+# the data options that change the features the network sees: a resumed run refuses other values
+# (the cv_* options are checked through the train/CV split, streaming only changes how features are read)
+FEATURE_OPTIONS = ("cmvn_mode", "norm_vars")
 SECTIONS = ("model", "data", "train")
 
 

@@ -34,6 +34,7 @@ from dgmm.cli import DgmmError
 from dgmm.data.frames import iter_batches, num_batches, shuffle_order, split_changes, split_fingerprint
 from dgmm.fileutil import atomic_open
 from dgmm.train import checkpoint as ckpt
+from dgmm.train.config import DATA_DEFAULTS
 from dgmm.train.distributed import DistContext, all_gather_object, all_reduce_sum, barrier
 from dgmm.train.metrics import plot_curves, write_metrics_tsv
 from dgmm.train.schedules import SCHEDULE_OPTIONS, build_schedule
@@ -164,11 +165,17 @@ class _Sums:
 
 
 class Trainer:
-    """Trains ``model`` on ``train_set`` with CV on ``cv_set`` (FrameSet / StreamingFrames) in ``exp_dir``."""
+    """Trains ``model`` on ``train_set`` with CV on ``cv_set`` (FrameSet / StreamingFrames) in ``exp_dir``.
+
+    ``data_options``: the data options the sets were made with that change their features
+    (``config.FEATURE_OPTIONS``, e.g. {"cmvn_mode": "speaker", "norm_vars": False}); recorded in the
+    checkpoint, and a resume with other values is refused."""
 
     def __init__(self, model: nn.Module, train_set, cv_set, cfg: TrainConfig, exp_dir: str | Path,
-                 ctx: DistContext | None = None, save_model=None, model_extra: dict | None = None):
+                 ctx: DistContext | None = None, save_model=None, model_extra: dict | None = None,
+                 data_options: dict | None = None):
         self.model, self.tr, self.cv, self.cfg = model, train_set, cv_set, cfg
+        self.data_options = data_options
         self.exp = Path(exp_dir)
         self.exp.mkdir(parents=True, exist_ok=True)
         self.ctx = ctx or DistContext()
@@ -254,6 +261,7 @@ class Trainer:
             "world_size": self.ctx.world_size,
             "train_frames": len(self.tr),
             "train_config": asdict(self.cfg),
+            "data_options": self.data_options,
             "split": {**self.split, "cv_ids": sorted(self.cv.index.utts)},
         }
 
@@ -270,13 +278,14 @@ class Trainer:
                 f"{self.ckpt_path}: written by a run with {state['world_size']} ranks and "
                 f"{state['train_frames']} training frames, this run has {self.ctx.world_size} and "
                 f"{len(self.tr)}; remove it (or use --resume false) to start over")
-        old = state["train_config"]
-        # an option missing from an older checkpoint had its default value
-        changed = [f"{k}: {old.get(k)} -> {v}" for k, v in asdict(self.cfg).items()
-                   if old.get(k, getattr(TrainConfig, k)) != v]
-        if changed:
-            raise ValueError(f"{self.ckpt_path}: written with other training options ({'; '.join(changed)}); "
-                             f"restore them, or use --resume false to start over")
+        self._check_options("training", "train", state["train_config"], asdict(self.cfg), asdict(TrainConfig()))
+        if self.data_options is not None:
+            if state.get("data_options") is None:   # checkpoints written before they were recorded
+                log.warning("%s records no data options (older version): cannot check that the features "
+                            "are normalised as before; if data.%s changed, delete it to start afresh",
+                            self.ckpt_path, " or data.".join(self.data_options))
+            else:
+                self._check_options("data", "data", state["data_options"], self.data_options, DATA_DEFAULTS)
         try:
             self.model.load_state_dict(state["model"])
         except RuntimeError as e:   # e.g. the config's model section changed since the checkpoint
@@ -292,6 +301,15 @@ class Trainer:
         self.lr_scale, self.backoffs = pos.get("lr_scale", 1.0), pos.get("backoffs", 0)
         self.rows = state["rows"]
         ckpt.set_rng_state(state["rng"][self.ctx.rank])
+
+    def _check_options(self, what: str, section: str, saved: dict, now: dict, defaults: dict) -> None:
+        """Refuse to resume with options other than the checkpoint's ``saved`` ones (an option missing
+        from an older checkpoint had its value in ``defaults``)."""
+        changed = [f"{section}.{k}: {saved.get(k, defaults[k])} -> {v}" for k, v in now.items()
+                   if saved.get(k, defaults[k]) != v]
+        if changed:
+            raise ValueError(f"{self.ckpt_path}: written with other {what} options ({'; '.join(changed)}); "
+                             f"restore them, or delete {self.ckpt_path} (or use --resume false) to start afresh")
 
     def _check_split(self, saved: dict | None) -> None:
         """Refuse to resume on another train/CV split: newbob would compare CV losses of different sets
