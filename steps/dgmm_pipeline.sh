@@ -208,12 +208,16 @@ if run_stage 9; then
     done
     gmm_row=
     if $gmm_decode; then gmm_row="${gmm_label:-GMM-HMM ($gmm)}=$exp/gmm_decode_$x"; fi
+    # the GMM row's label, rewritten only when it changes: a new --gmm-label redoes the table
+    [ "$(cat $exp/.gmm_row.$x 2>/dev/null)" = "$gmm_row" ] || echo "$gmm_row" > $exp/.gmm_row.$x
     systems=()
     for sys in dnn $gmm_systems; do systems+=($exp/$sys); done
-    if todo $exp/RESULTS.$x.md $(for d in "${systems[@]}"; do echo $d/decode_$x/scoring_kaldi/best_wer; \
-                                    [ "$(test_ali $x)" = none ] || echo $d/frame_accuracy.$x; done); then
+    if todo $exp/RESULTS.$x.md $exp/.gmm_row.$x \
+        $(for d in "${systems[@]}"; do echo $d/decode_$x/scoring_kaldi/best_wer; \
+          [ "$(test_ali $x)" = none ] || echo $d/frame_accuracy.$x; done); then
       python3 -m dgmm.bin.results_table --test-set $x --gmm-model $gmm/final.mdl \
-        ${gmm_row:+"$gmm_row"} "${systems[@]}" > $exp/RESULTS.$x.md
+        ${gmm_row:+"$gmm_row"} "${systems[@]}" > $exp/RESULTS.$x.md.tmp   # a killed run leaves no table
+      mv $exp/RESULTS.$x.md.tmp $exp/RESULTS.$x.md
     fi
     echo "Results on $x ($exp/RESULTS.$x.md):"
     cat $exp/RESULTS.$x.md

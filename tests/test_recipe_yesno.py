@@ -7,11 +7,13 @@ one stage's output redoes that stage and the ones depending on it, nothing else.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 
 import pytest
 
-from conftest import recipe_copy, run_recipe, shared_path
+from conftest import REPO, recipe_copy, run_recipe, shared_path
 
 pytestmark = pytest.mark.slow
 
@@ -48,3 +50,13 @@ def test_yesno_end_to_end_and_resumable(tmp_path):
     changed = {p.relative_to(s5 / "exp").parts[0] for p in after if after[p] != before.get(p)}
     assert changed == {"dgmm", "RESULTS.test_yesno.md"}, changed       # DNN, GMM, graph untouched
     assert wer(s5 / "exp" / "dgmm" / "decode_test_yesno" / "scoring_kaldi" / "best_wer") <= 1.25
+
+    # a new label for the GMM row redoes the table only (the label is one of its dependencies)
+    before = snapshot(s5 / "exp")
+    r = subprocess.run(["bash", "-c", ". ./path.sh && steps/dgmm_pipeline.sh --stage 9 --train train_yesno "
+                        "--test-sets test_yesno --mono-opts '--totgauss 400' --gmm-label 'GMM-HMM mono'"],
+                       cwd=s5, env=dict(os.environ, DGMM_ROOT=str(REPO)), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    after = snapshot(s5 / "exp")
+    assert {p.name for p in after if after[p] != before.get(p)} == {"RESULTS.test_yesno.md", ".gmm_row.test_yesno"}
+    assert "| GMM-HMM mono |" in (s5 / "exp" / "RESULTS.test_yesno.md").read_text()
