@@ -94,6 +94,21 @@ def test_no_spk_prefix_keeps_speakers_and_cli(tmp_path):
     assert r.returncode != 0 and "refusing" in r.stderr
 
 
+@needs_sox
+def test_nway_factors_cli(tmp_path):
+    src, _ = make_dir(tmp_path)
+    dst = tmp_path / "sp5"
+    r = subprocess.run([str(REPO / "utils/data/perturb_data_dir_speed_nway.sh"), "--factors", "0.9 0.95 1.0 1.05 1.1",
+                        "--include-spk-prefix", "false", str(src), str(dst)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    u2u = read_table(dst / "utt2uniq")
+    assert sorted(u for u, orig in u2u.items() if orig == "a_2") == ["a_2", "sp0.9-a_2", "sp0.95-a_2", "sp1.05-a_2",
+                                                                       "sp1.1-a_2"]
+    r = subprocess.run([str(REPO / "utils/data/perturb_data_dir_speed_nway.sh"), "--factors", "0.9 0.9",
+                        str(src), tmp_path / "bad"], capture_output=True, text=True)
+    assert r.returncode != 0 and "distinct" in r.stderr
+
+
 def test_segments_scaled(tmp_path):
     src, _ = make_dir(tmp_path)
     (src / "segments").write_text("a_1 rec 0.00 0.50\na_2 rec 0.50 1.30\nb_1 rec 1.30 2.30\n")
