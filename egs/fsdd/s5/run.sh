@@ -4,8 +4,8 @@
 # the other five train (the networks cross-validate on 10% of the original utterances picked at random,
 # each with all its speed-perturbed copies: conf/*.yaml).
 # Grammar: exactly one digit per utterance, optional silence around it (from L).
-# The networks train on 3-way speed-perturbed data (0.9/1.0/1.1, data/train_sp, as Kaldi's nnet3
-# recipes) aligned by the tri1 GMM of data/train: 5 training speakers are too few otherwise.
+# The networks train on 5-way speed-perturbed data (0.9/0.95/1.0/1.05/1.1, data/train_sp; Kaldi's nnet3
+# recipes use 3-way) aligned by the tri1 GMM of data/train: 5 training speakers are too few otherwise.
 #   ./run.sh --corpus-dir /path/to/free-spoken-digit-dataset            # GMM bootstrap: mono + tri1
 #   ./run.sh --corpus-dir DIR --kaldi-ali /path/to/kaldi/exp/tri1_ali    # Kaldi's alignments instead
 # A finished stage is skipped; delete an output (or --force true) to redo it and what follows.
@@ -16,7 +16,8 @@ stop_stage=100
 corpus_dir=          # FSDD repository folder (recordings/*.wav); empty: download into downloads/
 kaldi_ali=           # Kaldi alignment dir of data/train to import instead of training GMMs
 force=false          # redo stages even when their outputs are up to date
-speed_perturb=true   # networks on data/train_sp (speeds 0.9, 1.0, 1.1); ignored with --kaldi-ali
+speed_perturb=true   # networks on data/train_sp (speed-perturbed data/train); ignored with --kaldi-ali
+sp_factors="0.9 0.95 1.0 1.05 1.1"   # speeds of data/train_sp ("0.9 1.0 1.1": Kaldi's 3-way)
 nj=2                 # parallel jobs
 dnn_config=conf/dnn.yaml
 dgmm_config=conf/dgmm.yaml
@@ -25,7 +26,7 @@ dgmm_config=conf/dgmm.yaml
 . ./cmd.sh || exit 1
 . ./path.sh || exit 1
 help_message="Usage: $0 [--stage N] [--stop-stage N] [--corpus-dir DIR] [--kaldi-ali DIR] [--force true]
-       [--speed-perturb false] [--dnn-config YAML] [--dgmm-config YAML] [--nj N]
+       [--speed-perturb false] [--sp-factors \"0.9 1.0 1.1\"] [--dnn-config YAML] [--dgmm-config YAML] [--nj N]
 e.g.: $0 --corpus-dir /path/to/free-spoken-digit-dataset"
 . utils/parse_options.sh || exit 1
 set -euo pipefail
@@ -47,11 +48,15 @@ if run_stage 0; then
     for x in train test; do utils/validate_data_dir.sh --no-feats data/$x; done
     touch data/train/.prepared data/test/.prepared
   fi
-  # One speaker id for the three copies of a speaker (--include-spk-prefix false): speaker CMN pools
-  # them. utt2uniq (copied to data/fbank/train_sp) keeps all copies of an utterance on one side of the CV.
-  if $speed_perturb && todo data/train_sp/.done data/train/.prepared; then
+  # One speaker id for the copies of a speaker (--include-spk-prefix false): speaker CMN pools them.
+  # utt2uniq (copied to data/fbank/train_sp) keeps all copies of an utterance on one side of the CV.
+  # data/local/sp_factors changes only with --sp-factors, which then redoes train_sp and what follows.
+  mkdir -p data/local
+  [ "$(cat data/local/sp_factors 2>/dev/null)" = "$sp_factors" ] || echo "$sp_factors" > data/local/sp_factors
+  if $speed_perturb && todo data/train_sp/.done data/train/.prepared data/local/sp_factors; then
     rm -rf data/train_sp
-    utils/data/perturb_data_dir_speed_3way.sh --include-spk-prefix false data/train data/train_sp
+    utils/data/perturb_data_dir_speed_nway.sh --factors "$sp_factors" --include-spk-prefix false \
+      data/train data/train_sp
     touch data/train_sp/.done
   fi
 fi
