@@ -1,6 +1,6 @@
 """Resuming dgmm.bin.train refuses a changed train/CV split (checkpoint fingerprint), old checkpoints
 without one resume with a warning, <exp>/cv_utts lists the held-out utterances, and init_dgmm records
-the same fingerprint as the training run on the same split."""
+the same fingerprint as the training run on the same split (and warns about a --dnn of another split)."""
 
 import hashlib
 import shutil
@@ -13,6 +13,7 @@ import yaml
 from dgmm.bin import init_dgmm, train
 from dgmm.data.frames import split_fingerprint
 from dgmm.kaldi.archive import ArchiveWriter
+from dgmm.models import build_model, save_model
 from dgmm.train.metrics import read_metrics_tsv
 from dgmm.train.trainer import Trainer
 
@@ -161,17 +162,29 @@ def test_resume_refuses_changed_feature_options(setup, tmp_path, monkeypatch):
     del state["data_options"]
     torch.save(state, exp / "checkpoint.pt")
     assert train.main(opts + [str(data), str(ali), str(exp)]) == 0
-    assert "records no data options (older version)" in (exp / "log/train.log").read_text()
+    assert "records no data options (older version, or written without them)" in (exp / "log/train.log").read_text()
     assert (exp / "final.pt").exists()
 
 
-def test_init_dgmm_records_the_training_split(setup, tmp_path):
-    """init.pt holds the fingerprint the DGMM's training run computes; a changed split is warned about."""
+def test_init_dgmm_records_the_training_split(setup, tmp_path, capsys):
+    """init.pt holds the fingerprint the DGMM's training run computes; a changed split is warned about,
+    by init_dgmm for its --dnn (init.pt records init_dgmm's own split, so train cannot see the DNN's)
+    and by train for its init.pt."""
     data, ali, opts = setup
     exp = tmp_path / "dgmm"
     dgmm = ["--set", "model.type=dgmm", "--set", "model.bottleneck_dim=3", "--set", "model.num_components=1",
             "--set", "model.prior=none"]
-    assert init_dgmm.main(opts + dgmm + ["--init-frames", "200", str(data), str(ali), str(exp / "init.pt")]) == 0
+    for name, (tr_utts, cv_utts) in (("other", (UTTS[1:19], UTTS[19:])), ("same", (UTTS[:18], UTTS[18:]))):
+        # a DNN's final.pt as dgmm.bin.train writes it: the split recorded next to the weights
+        dnn = tmp_path / f"dnn_{name}.pt"
+        save_model(dnn, build_model({**CONF["model"], "input_dim": 4, "num_states": 3}),
+                   {"split": split_fingerprint(tr_utts, cv_utts)})
+        capsys.readouterr()
+        assert init_dgmm.main(opts + dgmm + ["--dnn", str(dnn), "--init-frames", "200", str(data), str(ali),
+                                             str(exp / "init.pt")]) == 0
+        err = capsys.readouterr().err
+        warned = f"{dnn} was made on another train/CV split (CV set: 1 utterances in {dnn}, 2 now" in err
+        assert warned == (name == "other"), err
     assert torch.load(exp / "init.pt", weights_only=True)["split"] == split_fingerprint(UTTS[:18], UTTS[18:])
     _drop_utt(data, "u00")
     assert train.main(opts + dgmm + ["--set", "train.max_epochs=1", str(data), str(ali), str(exp)]) == 0

@@ -5,7 +5,8 @@ Usage: python -m dgmm.bin.init_dgmm [options] <data-dir> <ali-dir> <model-out>
            data/train exp/tri1_ali_import exp/dgmm/init.pt
 
 With --dnn, the input and the first --num-hidden-to-copy hidden layers are copies of the DNN's (the
-paper: 7 of 8; default: all but the last); the bottleneck is random. The GMM layer is then
+paper: 7 of 8; default: all but the last); the bottleneck is random. A DNN trained on a train/CV
+split other than this run's (its final.pt records it) is used with a warning. The GMM layer is then
 initialised from data (--init-frames training frames pushed through the network, per-state EM on the
 bottleneck outputs); the state prior (fixed for ``prior: counts``, the starting point of the online
 prior) comes from <ali-dir>/pdf_counts when present (required for ``prior: counts``).
@@ -51,9 +52,9 @@ def main(argv=None) -> int:
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     torch.manual_seed(args.seed)
-    from dgmm.bin.train import check_compatible
+    from dgmm.bin.train import check_compatible, warn_other_split
     from dgmm.kaldi.archive import read_vector
-    from dgmm.models import build_model, count_prior, dgmm_from_dnn, load_model, save_model
+    from dgmm.models import build_model, count_prior, dgmm_from_dnn, load_model_and_extra, save_model
 
     cfg = load_config(args.config, args.set)
     tcfg = TrainConfig.from_dict(cfg["train"])
@@ -65,9 +66,11 @@ def main(argv=None) -> int:
                                  d["cv_by_speaker"], d["cv_seed"], d["streaming"],
                                  cv_random=d["cv_random"])
     if args.dnn:
-        dnn = load_model(args.dnn)
+        dnn, dnn_extra = load_model_and_extra(args.dnn)
         if dnn.config["type"] != "dnn":
             raise DgmmError(f"--dnn {args.dnn} is a {dnn.config['type']} model, not a dnn")
+        # init.pt records this run's split (below), so train can only check that one: check the DNN's here
+        warn_other_split(args.dnn, dnn_extra.get("split"), tr.index.utts, cv.index.utts)
         k = args.num_hidden_to_copy or max(1, dnn.config["hidden_layers"] - 1)
         model = dgmm_from_dnn(dnn, {**mcfg, "num_states": dnn.config["num_states"]}, k)
         log.info("copied %d of %d hidden layers of %s", k, dnn.config["hidden_layers"], args.dnn)

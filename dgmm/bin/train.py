@@ -11,7 +11,7 @@ cmvn_opts,cv_utts} and log/train.log (cv_utts: the held-out utterances). Rerunni
 continues a killed run from its last checkpoint, unless the training options, data.cmvn_mode,
 data.norm_vars or the train/CV split changed since (an error); an
 existing final.pt means the stage is done (nothing to do). A refused resume (other options, model or
-split) leaves every file of <exp-dir> as it was.
+split) leaves every file of <exp-dir> as it was, but for its log lines appended to log/train.log.
 """
 
 from __future__ import annotations
@@ -63,6 +63,17 @@ def check_compatible(model, num_pdfs: int, feat_dim: int, cfg: TrainConfig, ali_
                         f"but the model's input_dim is {mc['input_dim']}: features and model disagree")
 
 
+def warn_other_split(model_file, saved: dict | None, train_utts, cv_utts) -> None:
+    """Warn (not an error: starting from another split's model is legitimate) when ``model_file`` was
+    made on a train/CV split other than ``train_utts``/``cv_utts``; ``saved``: the split it records
+    (init_dgmm and train record it; a file without one, from an older version, is not checked)."""
+    changes = split_changes(saved, train_utts, cv_utts, str(model_file)) if saved else []
+    if changes:
+        logging.getLogger(__name__).warning(
+            "%s was made on another train/CV split (%s): it may have been trained or initialised on "
+            "utterances that are CV utterances now", model_file, "; ".join(changes))
+
+
 def write_exp_files(exp: Path, cfg: dict, tcfg: TrainConfig, num_pdfs: int) -> None:
     """<exp>/{config.yaml,splice_opts,cmvn_opts,num_pdfs}, each atomically: the options of the model
     being trained. Called once the resume checks have passed, so that a refused resume (other options
@@ -94,7 +105,7 @@ def main(argv=None) -> int:
         logger.info("%s exists, skipping training (use --resume false to train again)", exp / "final.pt")
         return 0
 
-    from dgmm.models import build_model, load_checkpoint, load_model, save_model
+    from dgmm.models import build_model, load_model_and_extra, save_model
     cfg = load_config(args.config, args.set)
     if args.seed is not None:
         cfg["train"]["seed"] = args.seed
@@ -110,13 +121,9 @@ def main(argv=None) -> int:
                                  cv_random=d["cv_random"])
     init = exp / "init.pt" if (exp / "init.pt").exists() else args.init_model
     if init:
-        model = load_model(init)
+        model, init_extra = load_model_and_extra(init)
         logger.info("model from %s%s", init, " (the config's model section is not used)" if cfg["model"] else "")
-        init_split = load_checkpoint(init).get("split")   # recorded by init_dgmm and train
-        changes = split_changes(init_split, tr.index.utts, cv.index.utts, init) if init_split else []
-        if changes:
-            logger.warning("%s was made on another train/CV split (%s): it may have been trained or "
-                           "initialised on utterances that are CV utterances now", init, "; ".join(changes))
+        warn_other_split(init, init_extra.get("split"), tr.index.utts, cv.index.utts)
     else:
         ctx_frames = tcfg.left_context + 1 + tcfg.right_context
         model = build_model({**cfg["model"], "input_dim": tr.feat_dim * ctx_frames, "num_states": tr.num_pdfs})

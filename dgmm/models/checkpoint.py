@@ -39,6 +39,12 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
 
 def load_model(path: str | os.PathLike, map_location="cpu") -> nn.Module:
     """Rebuild the model described by the checkpoint's config and load its weights (strictly)."""
+    return load_model_and_extra(path, map_location)[0]
+
+
+def load_model_and_extra(path: str | os.PathLike, map_location="cpu") -> tuple[nn.Module, dict]:
+    """``load_model`` plus the file's ``extra`` entries (everything but config and state_dict: split,
+    splice, ...), from one read of the file (paper-scale models are ~200 MB)."""
     obj = load_checkpoint(path, map_location)
     try:
         model = build_model(obj["config"])
@@ -49,4 +55,5 @@ def load_model(path: str | os.PathLike, map_location="cpu") -> nn.Module:
     except RuntimeError as e:
         raise ValueError(f"model file {path}: weights do not match the architecture of its config "
                          f"{obj['config']}: {e}") from None
-    return model.to(map_location) if map_location is not None else model
+    extra = {k: v for k, v in obj.items() if k not in ("config", "state_dict")}
+    return (model.to(map_location) if map_location is not None else model), extra

@@ -74,6 +74,11 @@ class TrainConfig:
     nan_retries: int = 3              # back-offs (restore last good state, halve lr) before giving up
 
     @classmethod
+    def defaults(cls) -> dict:
+        """Every option with its default: what an option missing from a config or checkpoint means."""
+        return asdict(cls())
+
+    @classmethod
     def from_dict(cls, d: dict | None) -> "TrainConfig":
         d = dict(d or {})
         names = {f.name for f in fields(cls)}
@@ -278,11 +283,12 @@ class Trainer:
                 f"{self.ckpt_path}: written by a run with {state['world_size']} ranks and "
                 f"{state['train_frames']} training frames, this run has {self.ctx.world_size} and "
                 f"{len(self.tr)}; remove it (or use --resume false) to start over")
-        self._check_options("training", "train", state["train_config"], asdict(self.cfg), asdict(TrainConfig()))
+        self._check_options("training", "train", state["train_config"], asdict(self.cfg), TrainConfig.defaults())
         if self.data_options is not None:
-            if state.get("data_options") is None:   # checkpoints written before they were recorded
-                log.warning("%s records no data options (older version): cannot check that the features "
-                            "are normalised as before; if data.%s changed, delete it to start afresh",
+            if state.get("data_options") is None:   # an older version, or a Trainer given no data_options
+                log.warning("%s records no data options (older version, or written without them): cannot "
+                            "check that the features are normalised as before; if data.%s changed, delete "
+                            "it to start afresh",
                             self.ckpt_path, " or data.".join(self.data_options))
             else:
                 self._check_options("data", "data", state["data_options"], self.data_options, DATA_DEFAULTS)
