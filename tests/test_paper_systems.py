@@ -53,23 +53,27 @@ def test_configs_are_rewritten_only_when_their_effective_configuration_changes(t
     dgmm_conf.write_text("model:\n  type: dgmm\n  var_floor: 0.5\ntrain:\n  freeze_variances_epochs: 1\n")
 
     def run(dnn=dnn_conf):
-        assert main(["--scale", "tiny", "--tables", "1", "--dnn-config", str(dnn), "--dgmm-config",
+        assert main(["--scale", "tiny", "--tables", "1 2", "--dnn-config", str(dnn), "--dgmm-config",
                      str(dgmm_conf), str(data), str(ali), str(exp)]) == 0
 
     run()
-    conf = {n: exp / "conf" / f"{n}.yaml" for n in ("dnn", "dgmm_separate", "dgmm_joint")}
+    # sgmm_lda: a model section that does not resolve without the LDA features' input_dim
+    conf = {n: exp / "conf" / f"{n}.yaml" for n in ("dnn", "dgmm_separate", "dgmm_joint", "sgmm_lda")}
     fresh = {n: p.read_text() for n, p in conf.items()}
     cfg = {n: yaml.safe_load(t) for n, t in fresh.items()}
     assert cfg["dnn"]["data"]["cv_random"] is False and cfg["dnn"]["train"]["batch_size"] == 200
 
-    # the files as older code wrote them: no data.cv_random, other key order, comments, explicit defaults
+    # the files as older code wrote them: no data.cv_random, other key order, comments, explicit defaults,
+    # the type's default depth left implicit (explicit in the new configs: dnn 8, dgmm 7 hidden layers)
     old = cfg["dnn"]
     del old["data"]["cv_random"]
+    assert old["model"].pop("hidden_layers") == 8
     old = {s: dict(reversed(old[s].items())) for s in ("train", "data", "model")}
     conf["dnn"].write_text("# written before data.cv_random existed\n" + yaml.safe_dump(old, sort_keys=False))
     sep = cfg["dgmm_separate"]
     sep["model"]["dropout"] = 0.0                  # networks.py's default
     sep["train"]["nan_retries"] = 3                # TrainConfig's default
+    sep["model"]["hidden_layers"] = None           # networks.py: 7 for a dgmm
     conf["dgmm_separate"].write_text(yaml.safe_dump(sep, sort_keys=True))
     joint = cfg["dgmm_joint"]
     joint["model"]["hidden_dim"] += 1              # a real change: another network
@@ -80,6 +84,7 @@ def test_configs_are_rewritten_only_when_their_effective_configuration_changes(t
     run()
     assert _stamp(conf["dnn"]) == before["dnn"]
     assert _stamp(conf["dgmm_separate"]) == before["dgmm_separate"]
+    assert _stamp(conf["sgmm_lda"]) == before["sgmm_lda"]
     assert conf["dgmm_joint"].stat().st_mtime_ns > 10**18 and conf["dgmm_joint"].read_text() == fresh["dgmm_joint"]
 
     # a training option of the base config, and a data option the old file only implied by its default

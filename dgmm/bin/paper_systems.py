@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-from dataclasses import fields
 from pathlib import Path
 
 import kaldiio
@@ -26,21 +25,25 @@ import yaml
 from dgmm.cli import DgmmError, run_main, setup_logging
 from dgmm.data.frames import load_pdf_alignments
 from dgmm.fileutil import atomic_open
-from dgmm.models.networks import DEFAULTS as MODEL_DEFAULTS
+from dgmm.models.networks import DEFAULTS as MODEL_DEFAULTS, resolve_config
 from dgmm.paper.systems import SCALES, TABLES, paper_systems, system_config
 from dgmm.train.config import load_config
 from dgmm.train.trainer import TrainConfig
 
 log = logging.getLogger("paper_systems")
-TRAIN_DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
 
 
 def effective_config(cfg: dict) -> dict:
     """A load_config dict with every default filled in: what training uses (the data section has
-    them already; model: dgmm/models/networks.py DEFAULTS, train: TrainConfig). Not validated: an
+    them already; model: resolve_config, which also gives ``hidden_layers: None`` the type's depth,
+    train: TrainConfig.defaults). A model section that does not resolve (a shallow GMM on LDA features:
+    its input_dim comes from the data) gets networks.DEFAULTS filled in only. Not validated: an
     unknown key is kept, so it differs from any valid config."""
-    return {"model": {**MODEL_DEFAULTS, **cfg["model"]}, "data": dict(cfg["data"]),
-            "train": {**TRAIN_DEFAULTS, **cfg["train"]}}
+    try:
+        model = resolve_config(cfg["model"])
+    except (TypeError, ValueError):
+        model = {**MODEL_DEFAULTS, **cfg["model"]}
+    return {"model": model, "data": dict(cfg["data"]), "train": {**TrainConfig.defaults(), **cfg["train"]}}
 
 
 def config_changes(path: Path, cfg: dict) -> list[str] | None:
