@@ -209,7 +209,7 @@ if run_stage 9; then
     gmm_row=
     if $gmm_decode; then gmm_row="${gmm_label:-GMM-HMM ($gmm)}=$exp/gmm_decode_$x"; fi
     # the GMM row's label, rewritten only when it changes: a new --gmm-label redoes the table
-    [ "$(cat $exp/.gmm_row.$x 2>/dev/null)" = "$gmm_row" ] || echo "$gmm_row" > $exp/.gmm_row.$x
+    { [ -f $exp/.gmm_row.$x ] && [ "$(cat $exp/.gmm_row.$x)" = "$gmm_row" ]; } || echo "$gmm_row" > $exp/.gmm_row.$x
     systems=()
     for sys in dnn $gmm_systems; do systems+=($exp/$sys); done
     if todo $exp/RESULTS.$x.md $exp/.gmm_row.$x \

@@ -128,7 +128,8 @@ def test_kaldi_import_end_to_end(tmp_path):
     # rerun: nothing is redone
     stamps = {p: p.stat().st_mtime_ns for p in [exp / "dgmm" / "final.pt", exp / "graph" / "HCLG.fst",
                                                  s5 / "data" / "fbank" / "test" / "feats.scp",
-                                                 exp / "dnn" / "decode_test" / "scoring_kaldi" / "best_wer"]}
+                                                 exp / "dnn" / "decode_test" / "scoring_kaldi" / "best_wer",
+                                                 exp / "RESULTS.test.md"]}
     r2 = run_recipe(s5, *args)
     assert r2.returncode == 0, r2.stdout[-3000:] + r2.stderr[-3000:]
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps

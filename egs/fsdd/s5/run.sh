@@ -50,9 +50,14 @@ if run_stage 0; then
   fi
   # One speaker id for the copies of a speaker (--include-spk-prefix false): speaker CMN pools them.
   # utt2uniq (copied to data/fbank/train_sp) keeps all copies of an utterance on one side of the CV.
-  # data/local/sp_factors changes only with --sp-factors, which then redoes train_sp and what follows.
+  # data/local/sp_factors changes only with --sp-factors, which then redoes train_sp and what follows
+  # (a train_sp made before the option existed was 3-way).
   mkdir -p data/local
-  [ "$(cat data/local/sp_factors 2>/dev/null)" = "$sp_factors" ] || echo "$sp_factors" > data/local/sp_factors
+  if [ -f data/train_sp/.done ] && [ ! -f data/local/sp_factors ]; then
+    echo "0.9 1.0 1.1" > data/local/sp_factors; touch -r data/train_sp/.done data/local/sp_factors
+  fi
+  { [ -f data/local/sp_factors ] && [ "$(cat data/local/sp_factors)" = "$sp_factors" ]; } \
+    || echo "$sp_factors" > data/local/sp_factors
   if $speed_perturb && todo data/train_sp/.done data/train/.prepared data/local/sp_factors; then
     rm -rf data/train_sp
     utils/data/perturb_data_dir_speed_nway.sh --factors "$sp_factors" --include-spk-prefix false \
