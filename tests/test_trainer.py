@@ -68,6 +68,13 @@ def test_fsdd_dnn_then_dgmm_beat_prior_baseline(fsdd, tmp_path):
     init = load_model(dgmm_exp / "init.pt")
     dnn = load_model(dnn_exp / "final.pt")
     assert torch.equal(init.hidden[0].weight, dnn.hidden[0].weight)  # first hidden layer copied
+    assert init.config["hidden_layers"] == 1                          # default: all but the DNN's last
+    # the config's model.hidden_layers says how many to copy: here all of the DNN's 2
+    assert init_dgmm.main(["--num-threads", "2", "--config", _conf(tmp_path, "dgmm", DGMM_CONF),
+                           "--set", "model.hidden_layers=2", "--dnn", str(dnn_exp / "final.pt"), "--init-frames", "0",
+                           str(data), str(ali), str(tmp_path / "all_layers.pt")]) == 0
+    all_layers = load_model(tmp_path / "all_layers.pt")
+    assert all_layers.config["hidden_layers"] == 2 and torch.equal(all_layers.hidden[2].weight, dnn.hidden[2].weight)
     assert train.main(["--num-threads", "2", "--config", _conf(tmp_path, "dgmm", DGMM_CONF),
                        str(data), str(ali), str(dgmm_exp)]) == 0
     rows = read_metrics_tsv(dgmm_exp / "metrics.tsv")

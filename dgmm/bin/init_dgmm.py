@@ -4,8 +4,9 @@ Usage: python -m dgmm.bin.init_dgmm [options] <data-dir> <ali-dir> <model-out>
  e.g.: python -m dgmm.bin.init_dgmm --config conf/dgmm.yaml --dnn exp/dnn/final.pt \\
            data/train exp/tri1_ali_import exp/dgmm/init.pt
 
-With --dnn, the input and the first --num-hidden-to-copy hidden layers are copies of the DNN's (the
-paper: 7 of 8; default: all but the last); the bottleneck is random. A DNN trained on a train/CV
+With --dnn, the input and the first K hidden layers are copies of the DNN's, K = --num-hidden-to-copy,
+else the config's model.hidden_layers, else all but the last (the paper: 7 of 8); the bottleneck is
+random. A DNN trained on a train/CV
 split other than this run's (its final.pt records it) is used with a warning. The GMM layer is then
 initialised from data (--init-frames training frames pushed through the network, per-state EM on the
 bottleneck outputs); the state prior (fixed for ``prior: counts``, the starting point of the online
@@ -38,7 +39,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     p.add_argument("--dnn", help="trained DNN (final.pt) whose hidden layers are copied")
     p.add_argument("--num-hidden-to-copy", type=int, default=0,
-                   help="DNN hidden layers to copy (0: all but the last)")
+                   help="DNN hidden layers to copy (0: the config's model.hidden_layers, else all but the last)")
     p.add_argument("--init-frames", type=int, default=100000,
                    help="training frames for the data-driven GMM initialisation (0: random init)")
     p.add_argument("--seed", type=int, default=777)
@@ -71,7 +72,7 @@ def main(argv=None) -> int:
             raise DgmmError(f"--dnn {args.dnn} is a {dnn.config['type']} model, not a dnn")
         # init.pt records this run's split (below), so train can only check that one: check the DNN's here
         warn_other_split(args.dnn, dnn_extra.get("split"), tr.index.utts, cv.index.utts)
-        k = args.num_hidden_to_copy or max(1, dnn.config["hidden_layers"] - 1)
+        k = args.num_hidden_to_copy or mcfg.get("hidden_layers") or max(1, dnn.config["hidden_layers"] - 1)
         model = dgmm_from_dnn(dnn, {**mcfg, "num_states": dnn.config["num_states"]}, k)
         log.info("copied %d of %d hidden layers of %s", k, dnn.config["hidden_layers"], args.dnn)
     else:
