@@ -76,12 +76,17 @@ def test_3way_ids_durations_and_audio(tmp_path, caplog):
             assert len(x) / rate == pytest.approx(utts[u][1] / f, abs=2e-3)
 
 
+def script(name, *args) -> subprocess.CompletedProcess:
+    """utils/data/<name> args... (paths as strings)."""
+    return subprocess.run([str(REPO / "utils" / "data" / name), *map(str, args)], capture_output=True, text=True)
+
+
 @needs_sox
 def test_no_spk_prefix_keeps_speakers_and_cli(tmp_path):
     src, _ = make_dir(tmp_path)
     dst = tmp_path / "sp"
-    r = subprocess.run([str(REPO / "utils/data/perturb_data_dir_speed_3way.sh"), "--include-spk-prefix", "false",
-                        "--always-include-prefix", "true", str(src), str(dst)], capture_output=True, text=True)
+    r = script("perturb_data_dir_speed_3way.sh", "--include-spk-prefix", "false", "--always-include-prefix", "true",
+               src, dst)
     assert r.returncode == 0, r.stderr
     u2s = read_table(dst / "utt2spk")
     assert sorted(u2s) == sorted(f"sp{f}-{u}" for f in (0.9, 1.0, 1.1) for u in ("a_1", "a_2", "b_1"))
@@ -89,23 +94,23 @@ def test_no_spk_prefix_keeps_speakers_and_cli(tmp_path):
     assert read_table(dst / "spk2utt", str.split)["b"] == ["sp0.9-b_1", "sp1.0-b_1", "sp1.1-b_1"]
     # refuses to overwrite a dir with features, as Kaldi's
     (dst / "feats.scp").write_text("")
-    r = subprocess.run([str(REPO / "utils/data/perturb_data_dir_speed_3way.sh"), str(src), str(dst)],
-                       capture_output=True, text=True)
+    r = script("perturb_data_dir_speed_3way.sh", src, dst)
     assert r.returncode != 0 and "refusing" in r.stderr
+    r = script("perturb_data_dir_speed_3way.sh", "--factors", "0.9 1.0", src, tmp_path / "other")
+    assert r.returncode != 0 and "perturb_data_dir_speed_nway.sh" in r.stderr
 
 
 @needs_sox
 def test_nway_factors_cli(tmp_path):
     src, _ = make_dir(tmp_path)
     dst = tmp_path / "sp5"
-    r = subprocess.run([str(REPO / "utils/data/perturb_data_dir_speed_nway.sh"), "--factors", "0.9 0.95 1.0 1.05 1.1",
-                        "--include-spk-prefix", "false", str(src), str(dst)], capture_output=True, text=True)
+    r = script("perturb_data_dir_speed_nway.sh", "--factors", "0.9 0.95 1.0 1.05 1.1", "--include-spk-prefix", "false",
+               src, dst)
     assert r.returncode == 0, r.stderr
     u2u = read_table(dst / "utt2uniq")
     assert sorted(u for u, orig in u2u.items() if orig == "a_2") == ["a_2", "sp0.9-a_2", "sp0.95-a_2", "sp1.05-a_2",
                                                                        "sp1.1-a_2"]
-    r = subprocess.run([str(REPO / "utils/data/perturb_data_dir_speed_nway.sh"), "--factors", "0.9 0.9",
-                        str(src), tmp_path / "bad"], capture_output=True, text=True)
+    r = script("perturb_data_dir_speed_nway.sh", "--factors", "0.9 0.9", src, tmp_path / "bad")
     assert r.returncode != 0 and "distinct" in r.stderr
 
 
