@@ -39,7 +39,9 @@ def synthesise(text: str, voice: str, rate: int, pitch: int, gap: int, sample_ra
     """
     wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "-g", str(gap),
                           "--stdout", text], check=True, capture_output=True).stdout
-    out = subprocess.run(["sox", "-t", "wav", "-", "-t", "wav", "-r", str(sample_rate), "-b", "16", "-"],
+    # -R: sox's repeatable mode seeds the dither of the 16-bit output (otherwise seeded by the clock,
+    # so every run made a different corpus, tree and WER)
+    out = subprocess.run(["sox", "-R", "-t", "wav", "-", "-t", "wav", "-r", str(sample_rate), "-b", "16", "-"],
                          input=wav, check=True, capture_output=True).stdout
     samples, _ = sf.read(io.BytesIO(out), dtype="float32")
     return samples
