@@ -3,7 +3,9 @@ without one resume with a warning, <exp>/cv_utts lists the held-out utterances, 
 the same fingerprint as the training run on the same split (and warns about a --dnn of another split)."""
 
 import hashlib
+import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -112,58 +114,51 @@ def test_resume_refuses_changed_split(setup, tmp_path, monkeypatch):
 
     # a checkpoint of an older version (no split recorded): resumes with a warning
     old = tmp_path / "old"
-    state = torch.load(old / "checkpoint.pt", weights_only=True)
-    del state["split"]
-    torch.save(state, old / "checkpoint.pt")
-    assert train.main(opts + [str(data), str(ali), str(old)]) == 0
-    assert "records no train/CV split (older version)" in (old / "log/train.log").read_text()
-    assert (old / "final.pt").exists()
+    log = _resume_older_checkpoint(old, "split", opts + [str(data), str(ali), str(old)])
+    assert "records no train/CV split (older version)" in log
+
+
+def _exp_files(exp):
+    """Every file of an exp dir but its logs (a refused run appends to log/train.log), as bytes."""
+    return {p.relative_to(exp): p.read_bytes() for p in exp.rglob("*") if p.is_file() and p.parent.name != "log"}
+
+
+def _resume_older_checkpoint(exp, key, argv):
+    """Delete ``key`` from exp/checkpoint.pt (as written by an older version), resume; the train log."""
+    state = torch.load(exp / "checkpoint.pt", weights_only=True)
+    del state[key]
+    torch.save(state, exp / "checkpoint.pt")
+    assert train.main(argv) == 0
+    assert (exp / "final.pt").exists()
+    return (exp / "log/train.log").read_text()
 
 
 def test_refused_resume_leaves_the_exp_dir_files(setup, tmp_path, monkeypatch):
-    """config.yaml, splice_opts, cmvn_opts, num_pdfs keep describing the checkpoint's run when a resume
-    with other options, model or split is refused (they used to be rewritten before the checks)."""
+    """A resume with other options, model, split or feature options (data.cmvn_mode / norm_vars: the
+    network would train on other features) is refused, naming checkpoint, change and remedy, and leaves
+    every file of the exp dir as it was (config.yaml, splice_opts, ... used to be rewritten before the
+    checks); a checkpoint without the data options record (older version) resumes with a warning."""
     data, ali, opts = setup
     exp = tmp_path / "exp"
     _train_killed_after_epoch_1(monkeypatch, opts + [str(data), str(ali), str(exp)])
-    names = ("config.yaml", "splice_opts", "cmvn_opts", "num_pdfs", "cv_utts", "checkpoint.pt")
-    before = {name: (exp / name).read_bytes() for name in names}
-    assert before["splice_opts"] == b"--left-context=0 --right-context=0\n"
+    before = _exp_files(exp)
+    assert before[Path("splice_opts")] == b"--left-context=0 --right-context=0\n"
+    ckpt = exp / "checkpoint.pt"
     for change, refusal in ((["--set", "train.lr=0.2"], "other training options"),
                             (["--set", "train.right_context=1"], "other training options"),
                             (["--set", "model.hidden_dim=9"], "another model architecture"),
-                            (["--set", "data.cv_random=true"], "another train/CV split")):
-        with pytest.raises(ValueError, match=refusal):
+                            (["--set", "data.cv_random=true"], "another train/CV split"),
+                            (["--set", "data.cmvn_mode=utterance"],
+                             f"{ckpt}: written with other data options (data.cmvn_mode: none -> utterance)"),
+                            (["--set", "data.norm_vars=true"],
+                             f"{ckpt}: written with other data options (data.norm_vars: False -> True)")):
+        with pytest.raises(ValueError, match=re.escape(refusal)) as e:
             train.main(opts + change + [str(data), str(ali), str(exp)])
-        assert {name: (exp / name).read_bytes() for name in names} == before, change
+        assert "--resume false" in str(e.value), str(e.value)   # the remedy
+        assert _exp_files(exp) == before, change
 
-
-def test_resume_refuses_changed_feature_options(setup, tmp_path, monkeypatch):
-    """data.cmvn_mode / data.norm_vars change the features the network sees: a resume with another value
-    is refused and leaves every file of the exp dir as it was (it used to train on other features);
-    a checkpoint without the record (older version) resumes with a warning."""
-    data, ali, opts = setup
-    exp = tmp_path / "exp"
-    _train_killed_after_epoch_1(monkeypatch, opts + [str(data), str(ali), str(exp)])
-
-    def files():
-        return {p.relative_to(exp): p.read_bytes() for p in exp.rglob("*") if p.is_file() and p.parent.name != "log"}
-    before = files()
-    for change, old_new in ((["--set", "data.cmvn_mode=utterance"], "data.cmvn_mode: none -> utterance"),
-                            (["--set", "data.norm_vars=true"], "data.norm_vars: False -> True")):
-        with pytest.raises(ValueError) as e:
-            train.main(opts + change + [str(data), str(ali), str(exp)])
-        msg = str(e.value)
-        assert f"{exp / 'checkpoint.pt'}: written with other data options ({old_new})" in msg, msg
-        assert f"delete {exp / 'checkpoint.pt'} (or use --resume false)" in msg, msg
-        assert files() == before, change
-
-    state = torch.load(exp / "checkpoint.pt", weights_only=True)
-    del state["data_options"]
-    torch.save(state, exp / "checkpoint.pt")
-    assert train.main(opts + [str(data), str(ali), str(exp)]) == 0
-    assert "records no data options (older version, or written without them)" in (exp / "log/train.log").read_text()
-    assert (exp / "final.pt").exists()
+    log = _resume_older_checkpoint(exp, "data_options", opts + [str(data), str(ali), str(exp)])
+    assert "records no data options (older version, or written without them)" in log
 
 
 def test_init_dgmm_records_the_training_split(setup, tmp_path, capsys):
